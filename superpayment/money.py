@@ -1,0 +1,101 @@
+"""Money is an integer count of minor units plus an ISO 4217 currency; never a float.
+
+Decimals appear only at the edges: parsing what a person or a `data-amount` attribute wrote, and
+formatting for display. Each currency's exponent decides both (JPY has none, KWD has three).
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from babel import Locale
+from babel.numbers import format_currency, get_territory_currencies
+
+# ISO 4217 minor-unit exponents that differ from the usual 2.
+ISO_4217_EXPONENT_EXCEPTIONS = {
+    **dict.fromkeys(
+        "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF".split(), 0
+    ),
+    **dict.fromkeys("BHD IQD JOD KWD LYD OMR TND".split(), 3),
+    **dict.fromkeys("CLF UYW".split(), 4),
+}
+AMOUNT_PATTERN = re.compile(r"^\d{1,15}(\.\d{1,4})?$")
+
+
+class MoneyError(ValueError):
+    """An amount or currency that cannot be used; the message is fit to show a person."""
+
+
+@functools.cache
+def supported_currencies() -> frozenset[str]:
+    """Currencies that are legal tender somewhere today (CLDR data shipped with Babel)."""
+    today = datetime.date.today()
+    codes: set[str] = set()
+    for territory in Locale("en").territories:
+        if len(territory) == 2 and territory.isalpha():
+            codes.update(get_territory_currencies(territory, today, tender=True))
+    return frozenset(codes)
+
+
+def currency_validate(currency: str) -> str:
+    code = (currency or "").strip().upper()
+    if code not in supported_currencies():
+        raise MoneyError(f"{currency!r} is not a supported ISO 4217 currency code.")
+    return code
+
+
+def currency_exponent(currency: str) -> int:
+    return ISO_4217_EXPONENT_EXCEPTIONS.get(currency_validate(currency), 2)
+
+
+def amount_parse(text: str, currency: str) -> int:
+    """'99.00' EUR -> 9900; '500' JPY -> 500. Refuses more decimals than the currency has."""
+    exponent = currency_exponent(currency)
+    cleaned = (text or "").strip()
+    if not AMOUNT_PATTERN.match(cleaned):
+        raise MoneyError(f"{text!r} is not an amount: write digits with an optional decimal point.")
+    try:
+        value = Decimal(cleaned)
+    except InvalidOperation as exc:  # pragma: no cover - the pattern already rules this out
+        raise MoneyError(f"{text!r} is not an amount.") from exc
+    minor = value.scaleb(exponent)
+    if minor != minor.to_integral_value():
+        raise MoneyError(f"{currency} amounts have at most {exponent} decimal places.")
+    return int(minor)
+
+
+def amount_format(minor: int, currency: str, locale: str = "en") -> str:
+    exponent = currency_exponent(currency)
+    return format_currency(Decimal(minor).scaleb(-exponent), currency, locale=locale)
+
+
+@dataclass(frozen=True, slots=True)
+class Money:
+    """A value type for arithmetic that refuses to mix currencies."""
+
+    amount: int
+    currency: str
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.amount, int) or isinstance(self.amount, bool):
+            raise TypeError("Money.amount is an int count of minor units")
+        object.__setattr__(self, "currency", currency_validate(self.currency))
+
+    def _same_currency(self, other: Money) -> None:
+        if not isinstance(other, Money) or other.currency != self.currency:
+            raise MoneyError(f"cannot combine {self.currency} with {other!r}")
+
+    def __add__(self, other: Money) -> Money:
+        self._same_currency(other)
+        return Money(self.amount + other.amount, self.currency)
+
+    def __sub__(self, other: Money) -> Money:
+        self._same_currency(other)
+        return Money(self.amount - other.amount, self.currency)
+
+    def __str__(self) -> str:
+        return amount_format(self.amount, self.currency)

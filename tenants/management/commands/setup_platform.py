@@ -1,0 +1,32 @@
+"""Bring a database up to date: shared schema, template schema, every merchant; demo data.
+
+Run by `make run` on every start and by the deployment's migration job; safe to run repeatedly.
+"""
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+from tenants.services import merchant_template_ensure, provision_merchant
+
+DEMO_MERCHANT = {
+    "slug": "demo-shop",
+    "name": "Demo Shop",
+    "country": "DE",
+    "default_currency": "EUR",
+}
+
+
+class Command(BaseCommand):
+    help = "Migrate the shared and all tenant schemas, keep the template schema current."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--demo", action="store_true", help="create the demo merchant")
+
+    def handle(self, *args, demo: bool = False, verbosity: int = 1, **options):
+        call_command("migrate_schemas", shared=True, interactive=False, verbosity=verbosity)
+        merchant_template_ensure()
+        call_command("migrate_schemas", tenant=True, interactive=False, verbosity=verbosity)
+        if demo:
+            result = provision_merchant(**DEMO_MERCHANT)
+            state = "created" if result.created else "already there"
+            self.stdout.write(f"Demo merchant {result.merchant.slug!r}: {state}.")

@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+from django.db import connection, models
+from django_tenants.clone import CloneSchema
+from django_tenants.models import DomainMixin, TenantMixin
+from django_tenants.utils import get_creation_fakes_migrations, schema_exists
+
+
+class MerchantQuerySet(models.QuerySet):
+    def merchants(self) -> MerchantQuerySet:
+        """Real merchants: everything but the template schema's row."""
+        return self.filter(is_template=False)
+
+
+class Merchant(TenantMixin):
+    """A business that takes voucher payments; a tenant with its own PostgreSQL schema."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        SUSPENDED = "suspended", "Suspended"
+
+    slug = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=120)
+    country = models.CharField(max_length=2, help_text="ISO 3166-1 alpha-2")
+    default_currency = models.CharField(max_length=3, help_text="ISO 4217")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    # The template schema is registered as a tenant row so every `migrate_schemas` keeps it
+    # current; new merchants are cloned from it.
+    is_template = models.BooleanField(default=False, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    auto_create_schema = True
+    auto_drop_schema = False
+
+    objects = MerchantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=["active", "suspended"]),
+                name="merchant_status_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.slug})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == self.Status.ACTIVE
+
+    def create_schema(self, check_if_exists=False, sync_schema=True, verbosity=1):
+        """Clone the template schema, data included, so its `django_migrations` rows come along
+        and the new schema is current without loading the migration graph (django-tenants would
+        still run a faked `migrate_schemas` after the clone: most of the time it takes)."""
+        base_schema = get_creation_fakes_migrations() and self.get_base_schema()
+        if not (sync_schema and base_schema and schema_exists(base_schema)):
+            return super().create_schema(check_if_exists, sync_schema, verbosity)
+        if check_if_exists and schema_exists(self.schema_name):
+            return False
+        CloneSchema().clone_schema(base_schema, self.schema_name, clone_mode="DATA")
+        connection.set_schema_to_public()
+        return True
+
+
+class Domain(DomainMixin):
+    """Host names routed to a merchant (its platform subdomain; custom domains later)."""
+
+    def __str__(self) -> str:
+        return self.domain

@@ -1,0 +1,74 @@
+"""Test session: real PostgreSQL (its own test database) and Redis, started by `make test`.
+
+One template schema and two merchants are provisioned once per session and committed; each test
+runs in a transaction that is rolled back, so tests see those merchants and nothing of each other.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django_tenants.utils import schema_context
+
+from tenants.models import Merchant
+from tenants.services import merchant_template_ensure, provision_merchant
+
+MERCHANT_A = {
+    "slug": "test-alpha",
+    "name": "Alpha Test Shop",
+    "country": "DE",
+    "default_currency": "EUR",
+}
+MERCHANT_B = {
+    "slug": "test-beta",
+    "name": "Beta Test Shop",
+    "country": "FR",
+    "default_currency": "EUR",
+}
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        merchant_template_ensure()
+        provision_merchant(**MERCHANT_A)
+        provision_merchant(**MERCHANT_B)
+
+
+@pytest.fixture
+def merchant_a(db) -> Merchant:
+    return Merchant.objects.get(slug=MERCHANT_A["slug"])
+
+
+@pytest.fixture
+def merchant_b(db) -> Merchant:
+    return Merchant.objects.get(slug=MERCHANT_B["slug"])
+
+
+@pytest.fixture
+def in_merchant_a(merchant_a):
+    """Run the test body inside merchant A's schema."""
+    with schema_context(merchant_a.schema_name):
+        yield merchant_a
+    connection.set_schema_to_public()
+
+
+@pytest.fixture(scope="session")
+def test_database_url(django_db_setup) -> str:
+    """DATABASE_URL of the test database, for processes the tests start (workers, servers)."""
+    settings_dict = connection.settings_dict
+    return (
+        f"postgresql://{settings_dict['USER']}:{settings_dict['PASSWORD'] or ''}"
+        f"@{settings_dict['HOST']}:{settings_dict['PORT']}/{settings_dict['NAME']}"
+    )
+
+
+@pytest.fixture(scope="session")
+def celery_worker(test_database_url):
+    """A real Celery worker process on the test database and the test Redis."""
+    from tests.processes import CeleryWorker
+
+    worker = CeleryWorker(database_url=test_database_url)
+    worker.start()
+    yield worker
+    worker.stop()

@@ -1,0 +1,65 @@
+"""Tasks carry their merchant's schema and run inside it, in a real worker process."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+from django.utils import timezone
+
+from tests.helpers import committed
+from vouchers.models import Voucher
+from vouchers.services import voucher_issue
+from vouchers.tasks import expire_due
+
+pytestmark = pytest.mark.django_db
+
+
+def _issue_expired(code: str) -> int:
+    voucher = voucher_issue(
+        code=code,
+        currency="EUR",
+        amount=2500,
+        expires_at=timezone.now() - datetime.timedelta(minutes=1),
+    )
+    return voucher.pk
+
+
+def _voucher_state(pk: int) -> tuple[str, int, int]:
+    voucher = Voucher.objects.get(pk=pk)
+    return voucher.status, voucher.balance, voucher.ledger_entries.count()
+
+
+def _delete_vouchers() -> None:
+    for voucher in Voucher.objects.all():
+        voucher.ledger_entries.all().delete()
+        voucher.delete()
+
+
+@pytest.fixture
+def expired_voucher_in_each_merchant(merchant_a, merchant_b):
+    pk_a = committed(lambda: _issue_expired("WORKERTESTA1"), merchant_a.schema_name)
+    pk_b = committed(lambda: _issue_expired("WORKERTESTB1"), merchant_b.schema_name)
+    yield pk_a, pk_b
+    committed(_delete_vouchers, merchant_a.schema_name)
+    committed(_delete_vouchers, merchant_b.schema_name)
+
+
+def test_worker_runs_task_inside_the_named_merchant_schema(
+    celery_worker, merchant_a, merchant_b, expired_voucher_in_each_merchant
+):
+    pk_a, pk_b = expired_voucher_in_each_merchant
+
+    expired_count = expire_due.delay(merchant_a.schema_name).get(timeout=30)
+
+    assert expired_count == 1
+    status_a = committed(lambda: _voucher_state(pk_a), merchant_a.schema_name)
+    status_b = committed(lambda: _voucher_state(pk_b), merchant_b.schema_name)
+    assert status_a == ("expired", 0, 2)  # issue + expiry entries, balance gone
+    assert status_b == ("active", 2500, 1)  # the other merchant's voucher is untouched
+
+
+def test_worker_refuses_a_schema_that_is_no_merchant(celery_worker):
+    result = expire_due.delay("public")
+    with pytest.raises(Exception, match="No merchant schema named 'public'"):
+        result.get(timeout=30)

@@ -1,0 +1,127 @@
+from __future__ import annotations
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+from django_tenants.utils import schema_context, schema_exists
+
+from tenants.errors import TenantError, TenantErrorCode
+from tenants.models import Domain, Merchant
+from tenants.services import merchant_schema_name, provision_merchant
+from vouchers.models import Voucher
+
+pytestmark = pytest.mark.django_db
+
+NEW_SHOP = {
+    "slug": "corner-bakery",
+    "name": "Corner Bakery",
+    "country": "NL",
+    "default_currency": "EUR",
+}
+
+
+def _schemas() -> set[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nspname FROM pg_namespace")
+        return {row[0] for row in cursor.fetchall()}
+
+
+def test_provisioning_clones_the_template_into_a_new_schema():
+    result = provision_merchant(**NEW_SHOP)
+
+    assert result.created is True
+    merchant = result.merchant
+    assert merchant.schema_name == "m_corner_bakery"
+    assert schema_exists("m_corner_bakery")
+    assert Domain.objects.get(tenant=merchant).domain.startswith("corner-bakery.")
+    with schema_context(merchant.schema_name):
+        assert Voucher.objects.count() == 0
+        # The clone keeps the template's CHECK constraints, not only its tables.
+        with pytest.raises(IntegrityError), transaction.atomic():
+            Voucher.objects.create(code="NEG", currency="EUR", initial_amount=1, balance=-1)
+
+
+def test_provisioning_is_idempotent_on_the_slug():
+    first = provision_merchant(**NEW_SHOP)
+    again = provision_merchant(**{**NEW_SHOP, "slug": "  Corner-Bakery "})
+
+    assert again.created is False
+    assert again.merchant.pk == first.merchant.pk
+    assert Merchant.objects.filter(slug="corner-bakery").count() == 1
+
+
+def test_a_taken_slug_with_other_details_is_refused():
+    provision_merchant(**NEW_SHOP)
+    with pytest.raises(TenantError) as caught:
+        provision_merchant(**{**NEW_SHOP, "name": "Someone Else"})
+    assert caught.value.code == TenantErrorCode.SLUG_TAKEN
+    assert caught.value.param == "slug"
+
+
+@pytest.mark.parametrize(
+    ("slug", "code"),
+    [
+        ("public", TenantErrorCode.SLUG_RESERVED),
+        ("www", TenantErrorCode.SLUG_RESERVED),
+        ("admin", TenantErrorCode.SLUG_RESERVED),
+        ("api", TenantErrorCode.SLUG_RESERVED),
+        ("static", TenantErrorCode.SLUG_RESERVED),
+        ("template", TenantErrorCode.SLUG_RESERVED),
+        ("ab", TenantErrorCode.SLUG_INVALID),
+        ("a" * 41, TenantErrorCode.SLUG_INVALID),
+        ("corner_bakery", TenantErrorCode.SLUG_INVALID),
+        ("corner bakery", TenantErrorCode.SLUG_INVALID),
+        ("1bakery", TenantErrorCode.SLUG_INVALID),
+        ("bakery-", TenantErrorCode.SLUG_INVALID),
+        ("bak--ery", TenantErrorCode.SLUG_INVALID),
+        ("bäckerei", TenantErrorCode.SLUG_INVALID),
+        ("pg-temp'; drop", TenantErrorCode.SLUG_INVALID),
+        ("", TenantErrorCode.SLUG_INVALID),
+    ],
+)
+def test_bad_slugs_are_refused_with_a_clear_error_and_create_nothing(slug, code):
+    merchants_before, schemas_before = Merchant.objects.count(), _schemas()
+
+    with pytest.raises(TenantError) as caught:
+        provision_merchant(**{**NEW_SHOP, "slug": slug})
+
+    assert caught.value.code == code
+    assert caught.value.param == "slug"
+    assert caught.value.message
+    assert Merchant.objects.count() == merchants_before
+    assert _schemas() == schemas_before
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "code"),
+    [
+        ("country", "XX", TenantErrorCode.COUNTRY_INVALID),
+        ("country", "DEU", TenantErrorCode.COUNTRY_INVALID),
+        ("default_currency", "EURO", TenantErrorCode.CURRENCY_INVALID),
+        ("default_currency", "XYZ", TenantErrorCode.CURRENCY_INVALID),
+        ("name", " ", TenantErrorCode.NAME_INVALID),
+    ],
+)
+def test_bad_details_are_refused_and_create_nothing(field, value, code):
+    schemas_before = _schemas()
+    with pytest.raises(TenantError) as caught:
+        provision_merchant(**{**NEW_SHOP, field: value})
+    assert caught.value.code == code
+    assert caught.value.param == field
+    assert not Merchant.objects.filter(slug=NEW_SHOP["slug"]).exists()
+    assert _schemas() == schemas_before
+
+
+def test_a_failure_after_the_clone_leaves_no_schema_behind(monkeypatch):
+    def fail(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(Domain.objects, "create", fail)
+    with pytest.raises(RuntimeError):
+        provision_merchant(**NEW_SHOP)
+    assert not Merchant.objects.filter(slug="corner-bakery").exists()
+    assert not schema_exists(merchant_schema_name("corner-bakery"))
+
+
+def test_slug_to_schema_is_one_to_one():
+    assert merchant_schema_name("corner-bakery") == "m_corner_bakery"
+    assert merchant_schema_name("corner-bakery") != merchant_schema_name("cornerbakery")
