@@ -220,10 +220,32 @@ def supervise(processes: dict[str, subprocess.Popen], port: int) -> int:
     return exit_code
 
 
+@contextmanager
+def free_slot(profile: str) -> Iterator[Path]:
+    """A data folder no other run of this profile is using, so test runs can overlap."""
+    for slot in range(32):
+        folder = VAR / profile / str(slot)
+        folder.mkdir(parents=True, exist_ok=True)
+        handle = open(folder / "in-use.lock", "w")  # noqa: SIM115 - held for the run
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            continue
+        try:
+            yield folder
+        finally:
+            handle.close()
+        return
+    raise SystemExit(f"32 {profile} runs are already going on from {ROOT}")
+
+
 def command_with_services(profile: str, argv: list[str]) -> int:
-    folder = VAR / profile
     pg_settings = TEST_PG_SETTINGS if profile == "test" else BENCH_PG_SETTINGS
-    with services(folder, pg_settings, persistent=False) as service_env:
+    with (
+        free_slot(profile) as folder,
+        services(folder, pg_settings, persistent=False) as service_env,
+    ):
         env = {**os.environ, **service_env, "SUPERPAYMENT_VAR_DIR": str(VAR)}
         env.setdefault("DJANGO_ENV", "test" if profile == "test" else "development")
         process = subprocess.Popen(argv, env=env, cwd=ROOT)
