@@ -14,3 +14,5 @@ max_requests_jitter = 200
 accesslog = "-"
 errorlog = "-"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# The control socket defaults to one path per user: several servers on a machine would collide.
+control_socket_disable = True
