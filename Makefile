@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check -q
 LAUNCH := $(PY) -m superpayment.launcher
 
-.PHONY: run test bench lint format lock clean help
+.PHONY: run test bench manage lint format lock clean help
 
 help:
 	@echo "make run    start the product (embedded PostgreSQL + Redis unless DATABASE_URL/REDIS_URL)"
@@ -35,6 +35,10 @@ test: $(VENV)/.dev
 
 bench: $(VENV)/.dev
 	$(LAUNCH) with-services bench -- $(PY) -m bench $(BENCH_ARGS)
+
+# Django management commands against the servers of a running `make run`: make manage ARGS=...
+manage: $(VENV)/.runtime
+	$(PY) manage.py $(ARGS)
 
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .

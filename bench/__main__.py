@@ -16,7 +16,7 @@ from pathlib import Path
 
 import django
 
-BENCHMARKS = ["provisioning"]
+BENCHMARKS = ["provisioning", "vouchers"]
 
 
 def main(argv: list[str]) -> int:

@@ -1,3 +1,14 @@
 """The merchant REST API, mounted at /v1/."""
 
-urlpatterns: list = []
+from django.urls import path, re_path
+
+from superpayment.api.views import DocsView, NotFoundView, SchemaView
+from tenants.api.views import AccountView
+
+urlpatterns = [
+    path("account", AccountView.as_view(), name="api-account"),
+    path("schema", SchemaView.as_view(), name="api-schema"),
+    path("docs", DocsView.as_view(), name="api-docs"),
+    # Keep last: any other /v1/ path answers the JSON error envelope.
+    re_path(r"^.*$", NotFoundView.as_view(), name="api-not-found"),
+]

@@ -151,6 +151,8 @@ def command_run() -> int:
             return 1
         with services(VAR, RUN_PG_SETTINGS, persistent=True) as service_env:
             env = {**os.environ, **service_env}
+            run_env = VAR / "run.env"  # lets `make manage` reach the running servers
+            run_env.write_text("".join(f"{k}={v}\n" for k, v in service_env.items()))
             env.setdefault("DJANGO_ENV", "development")
             env.setdefault("WEBHOOKS_ALLOW_PRIVATE", "1")
             env.setdefault("PUBLIC_BASE_URL", f"http://127.0.0.1:{port}")
@@ -159,7 +161,10 @@ def command_run() -> int:
                 [PYTHON, "manage.py", "setup_platform", "--demo"], env=env, cwd=ROOT, check=True
             )
             processes = start_product(env, port)
-            return supervise(processes, port)
+            try:
+                return supervise(processes, port)
+            finally:
+                run_env.unlink(missing_ok=True)
 
 
 def start_product(env: dict[str, str], port: int) -> dict[str, subprocess.Popen]:
@@ -205,7 +210,12 @@ def supervise(processes: dict[str, subprocess.Popen], port: int) -> int:
     say("SuperPayment is running. Ctrl-C stops everything.")
     say(f"  home page      {base}/")
     say(f"  health         {base}/healthz   readiness {base}/readyz")
+    say(f"  portal         {base}/dashboard/")
+    say("                 demo owner: owner@demo-shop.localhost / superpayment-demo")
     say(f"  admin console  {base}/admin/")
+    say("                 staff account: make manage ARGS=createsuperuser, then turn on 2FA")
+    say(f"  API docs       {base}/v1/docs")
+    say(f"  emails         printed here and kept in {VAR / 'mail'}")
     say(f"  data and logs  {VAR}")
     exit_code = 0
     while not stopping:

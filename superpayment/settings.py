@@ -6,6 +6,7 @@ to start with DEBUG on, without a real SECRET_KEY, or without ALLOWED_HOSTS.
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 
@@ -26,6 +27,12 @@ if DJANGO_ENV not in {"development", "test", "production"}:
     )
 PRODUCTION = DJANGO_ENV == "production"
 TESTING = DJANGO_ENV == "test"
+
+# A running `make run` leaves the addresses of its embedded servers here for other commands.
+if DJANGO_ENV == "development" and (VAR_DIR / "run.env").exists():
+    for _line in (VAR_DIR / "run.env").read_text().splitlines():
+        _name, _, _value = _line.partition("=")
+        os.environ.setdefault(_name, _value)
 
 # --- security ---------------------------------------------------------------------------------
 DEBUG = env_bool("DEBUG", default=DJANGO_ENV == "development")
@@ -91,12 +98,13 @@ SHARED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
-    "django.contrib.admin",
+    "superpayment.apps.PlatformAdminConfig",  # django.contrib.admin with the MFA-only site
     "allauth",
     "allauth.account",
     "allauth.mfa",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",
@@ -138,6 +146,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "tenants.context_processors.portal",
             ]
         },
     }
@@ -145,15 +154,33 @@ TEMPLATES = [
 
 # --- database ---------------------------------------------------------------------------------
 DATABASE_URL = env_str("DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/superpayment"
-DATABASES = {
-    "default": {
-        **dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60)),
+
+
+def _database(url: str) -> dict:
+    """One DATABASES entry; options in the URL (`?sslmode=verify-full`) are kept."""
+    parsed = dj_database_url.parse(url, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60))
+    return {
+        **parsed,
         "ENGINE": "django_tenants.postgresql_backend",
         "CONN_HEALTH_CHECKS": True,
-        "OPTIONS": {"connect_timeout": env_int("DATABASE_CONNECT_TIMEOUT", 5)},
+        "OPTIONS": {
+            **parsed.get("OPTIONS", {}),
+            "connect_timeout": env_int("DATABASE_CONNECT_TIMEOUT", 5),
+        },
     }
-}
-DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
+
+
+DATABASES = {"default": _database(DATABASE_URL)}
+# Optional read replica; only reads inside superpayment.db_router.reporting_reads() use it.
+REPLICA_DATABASE_URL = env_str("REPLICA_DATABASE_URL")
+if REPLICA_DATABASE_URL:
+    # Test runs create no database for it: it reads the primary's test database.
+    DATABASES["replica"] = {**_database(REPLICA_DATABASE_URL), "TEST": {"MIRROR": "default"}}
+# Order matters: Django takes the first router's answer that is not None (see db_router.py).
+DATABASE_ROUTERS = [
+    "django_tenants.routers.TenantSyncRouter",
+    "superpayment.db_router.ReplicaRouter",
+]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- cache, Redis and Celery ------------------------------------------------------------------
@@ -238,8 +265,86 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
     "allauth.account.auth_backends.AuthenticationBackend",
 ]
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "portal:home"
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+ACCOUNT_EMAIL_CONFIRMATION_EXPIRE_DAYS = 3
+ACCOUNT_CONFIRM_EMAIL_ON_GET = False
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+ACCOUNT_CHANGE_EMAIL = True
+ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
+# Sign-in and password-reset answers never tell whether an account exists.
+ACCOUNT_PREVENT_ENUMERATION = True
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[SuperPayment] "
+# allauth's rate limits (login failures, sign-ups, resets, confirmations). They live in the default
+# cache; account pages always run in the public schema, so the keys are global, never per tenant.
+ACCOUNT_RATE_LIMITS = {
+    "login": "30/m/ip",
+    "login_failed": "10/m/ip,5/5m/key",
+    "signup": "20/m/ip",
+    "confirm_email": "1/3m/key",
+    "reset_password": "20/m/ip,5/m/key",
+    "reset_password_from_key": "20/m/ip",
+    "change_password": "5/m/user",
+}
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "SuperPayment"
+MFA_RECOVERY_CODE_COUNT = 10
+
+# --- email ------------------------------------------------------------------------------------
+EMAIL_BACKEND = env_str("EMAIL_BACKEND") or (
+    "django.core.mail.backends.smtp.EmailBackend"
+    if PRODUCTION
+    else "superpayment.mail.DevelopmentEmailBackend"
+)
+EMAIL_FILE_PATH = Path(env_str("EMAIL_FILE_PATH") or VAR_DIR / "mail")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=False)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "SuperPayment <no-reply@superpayment.localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- merchant API (DRF + drf-spectacular) -------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],  # no browsable API
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["tenants.api.authentication.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "superpayment.api.pagination.CursorPagination",
+    "PAGE_SIZE": 25,
+    "DEFAULT_SCHEMA_CLASS": "superpayment.api.schema.AutoSchema",
+    "EXCEPTION_HANDLER": "superpayment.api.errors.exception_handler",
+    "UNAUTHENTICATED_USER": None,
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # Throttles, when added, count in the `global` cache (never tenant-prefixed).
+    "DEFAULT_THROTTLE_CLASSES": [],
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "SuperPayment API",
+    "DESCRIPTION": (
+        "Voucher payments for your shop. Authenticate with your secret key "
+        "(`Authorization: Bearer sk_test_…`). Every error answers one JSON envelope: "
+        '`{"error": {"type", "code", "message", "param", "errors"}}`.'
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    # The docs page's assets come from drf-spectacular-sidecar's static files: no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "MerchantStatusEnum": "tenants.models.Merchant.Status",
+        "ErrorTypeEnum": "superpayment.api.errors.ERROR_TYPES",
+    },
+}
 
 # --- logging ----------------------------------------------------------------------------------
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")

@@ -3,11 +3,15 @@ from django.urls import include, path
 from django.views.generic import TemplateView
 
 from superpayment import health
+from tenants import views as tenant_views
 
 urlpatterns = [
     path("", TemplateView.as_view(template_name="home.html"), name="home"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("accounts/", include("allauth.urls")),
+    path("dashboard/", include("tenants.urls")),
+    path("invitations/<str:token>/", tenant_views.invitation_accept, name="invitation_accept"),
     path("admin/", admin.site.urls),
     path("v1/", include("superpayment.api_urls")),
 ]

@@ -11,7 +11,36 @@ class TenantErrorCode(StrEnum):
     CURRENCY_INVALID = "currency_invalid"
     NAME_INVALID = "name_invalid"
     MERCHANT_NOT_FOUND = "merchant_not_found"
+    EMAIL_NOT_VERIFIED = "email_not_verified"
+    ROLE_INVALID = "role_invalid"
+    ALREADY_MEMBER = "already_member"
+    INVITATION_INVALID = "invitation_invalid"
+    INVITATION_WRONG_USER = "invitation_wrong_user"
+    LAST_OWNER = "last_owner"
+    REASON_REQUIRED = "reason_required"
 
 
 class TenantError(DomainError):
+    pass
+
+
+class ApiKeyErrorCode(StrEnum):
+    # Authentication (the API answers 401): an unknown key and a malformed one read the same.
+    API_KEY_INVALID = "api_key_invalid"
+    API_KEY_EXPIRED = "api_key_expired"
+    API_KEY_REVOKED = "api_key_revoked"
+    MERCHANT_SUSPENDED = "merchant_suspended"
+    SECRET_KEY_REQUIRED = "secret_key_required"  # noqa: S105 - an error code
+    PUBLISHABLE_KEY_REQUIRED = "publishable_key_required"
+    AUTHORIZATION_HEADER_INVALID = "authorization_header_invalid"
+    # Managing keys.
+    API_KEY_KIND_INVALID = "api_key_kind_invalid"
+    API_KEY_MODE_INVALID = "api_key_mode_invalid"
+    API_KEY_NAME_INVALID = "api_key_name_invalid"
+    API_KEY_ALREADY_ROLLED = "api_key_already_rolled"
+    ROLL_EXPIRY_INVALID = "roll_expiry_invalid"
+    ALLOWED_ORIGIN_INVALID = "allowed_origin_invalid"
+
+
+class ApiKeyError(DomainError):
     pass

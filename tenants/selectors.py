@@ -1,6 +1,20 @@
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.urls import reverse
+from django.utils import timezone
+
 from tenants.models import Merchant
+
+if TYPE_CHECKING:
+    from django.db.models import QuerySet
+
+    from tenants.models import ApiKey, AuditLog, User
 
 
 def merchant_schema_names() -> list[str]:
@@ -9,3 +23,99 @@ def merchant_schema_names() -> list[str]:
 
 def merchant_get_by_slug(*, slug: str) -> Merchant | None:
     return Merchant.objects.merchants().filter(slug=slug).first()
+
+
+@dataclass(frozen=True)
+class ChecklistStep:
+    title: str
+    hint: str
+    done: bool
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class OnboardingChecklist:
+    steps: list[ChecklistStep]
+    publishable_key: str
+    widget_url: str
+
+
+def onboarding_checklist(*, merchant: Merchant) -> OnboardingChecklist:
+    """What a new merchant still has to do; the schema of `merchant` must be active."""
+    from tenants.models import ApiKey
+    from vouchers.selectors import voucher_any_exists
+
+    now = timezone.now()
+    keys = [
+        key
+        for key in ApiKey.objects.filter(merchant=merchant).order_by("-created_at")
+        if key.status_at(now) == ApiKey.Status.ACTIVE
+    ]
+    publishable = next((key for key in keys if key.kind == ApiKey.Kind.PUBLISHABLE), None)
+    keys_url = reverse("portal:keys", kwargs={"slug": merchant.slug})
+    steps = [
+        ChecklistStep(
+            "Create an API key",
+            "A publishable key for the widget, a secret key for your backend.",
+            done=bool(keys),
+            url=keys_url,
+        ),
+        ChecklistStep(
+            "Add vouchers",
+            "Issue vouchers through the API or import them.",
+            done=voucher_any_exists(),
+        ),
+        ChecklistStep(
+            "Add a webhook endpoint",
+            "Your backend marks orders paid when the signed webhook arrives.",
+            done=False,
+        ),
+        ChecklistStep(
+            "Embed the widget",
+            "Paste the snippet below into your checkout page.",
+            done=False,
+        ),
+    ]
+    return OnboardingChecklist(
+        steps=steps,
+        publishable_key=publishable.publishable_key if publishable else "",
+        widget_url=settings.PUBLIC_BASE_URL.rstrip("/") + "/widget.js",
+    )
+
+
+def audit_list(
+    *,
+    merchant: Merchant | None,
+    actions: Iterable[str] | None = None,
+    actor: User | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> QuerySet[AuditLog]:
+    """A merchant's audit trail, newest first (merchant=None: platform-level rows only).
+    Uses the (merchant, -created_at) index; slice it or paginate it."""
+    from tenants.models import AuditLog
+
+    entries = AuditLog.objects.filter(merchant=merchant).select_related("actor")
+    if actions is not None:
+        entries = entries.filter(action__in=list(actions))
+    if actor is not None:
+        entries = entries.filter(actor=actor)
+    if since is not None:
+        entries = entries.filter(created_at__gte=since)
+    if until is not None:
+        entries = entries.filter(created_at__lt=until)
+    return entries.order_by("-created_at", "-id")
+
+
+def api_key_list(
+    *, merchant: Merchant, mode: str | None = None, include_revoked: bool = True
+) -> QuerySet[ApiKey]:
+    """A merchant's API keys, live before test, publishable before secret, newest first."""
+    from tenants.models import ApiKey
+
+    key_list = ApiKey.objects.filter(merchant=merchant)
+    if mode is not None:
+        key_list = key_list.filter(mode=mode)
+    if not include_revoked:
+        key_list = key_list.filter(revoked_at__isnull=True)
+    return key_list.order_by("mode", "kind", "-created_at", "-id")

@@ -159,3 +159,58 @@ def merchant_schema_assert_exists(*, schema_name: str) -> None:
         raise TenantError(
             TenantErrorCode.MERCHANT_NOT_FOUND, f"No merchant schema named {schema_name!r}."
         )
+
+
+def _merchant_set_status(
+    *, merchant: Merchant, status: str, actor, reason: str, action: str, request=None
+) -> Merchant:
+    from tenants.audit import audit_record
+
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise TenantError(
+            TenantErrorCode.REASON_REQUIRED,
+            "Give a reason; it goes into the audit log.",
+            param="reason",
+        )
+    with transaction.atomic():
+        locked = Merchant.objects.select_for_update().get(pk=merchant.pk)
+        if locked.status != status:
+            locked.status = status
+            locked.save(update_fields=["status"])
+            audit_record(
+                action=action,
+                actor=actor,
+                merchant=locked,
+                request=request,
+                details={"reason": reason},
+            )
+    return locked
+
+
+def merchant_suspend(*, merchant: Merchant, actor, reason: str, request=None) -> Merchant:
+    """API and widget refuse the merchant's keys from the next request on; the portal turns
+    read-only with a banner."""
+    from tenants.audit import AuditAction
+
+    return _merchant_set_status(
+        merchant=merchant,
+        status=Merchant.Status.SUSPENDED,
+        actor=actor,
+        reason=reason,
+        action=AuditAction.MERCHANT_SUSPENDED,
+        request=request,
+    )
+
+
+def merchant_reactivate(*, merchant: Merchant, actor, reason: str, request=None) -> Merchant:
+    from tenants.audit import AuditAction
+
+    return _merchant_set_status(
+        merchant=merchant,
+        status=Merchant.Status.ACTIVE,
+        actor=actor,
+        reason=reason,
+        action=AuditAction.MERCHANT_REACTIVATED,
+        request=request,
+    )

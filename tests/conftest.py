@@ -72,3 +72,19 @@ def celery_worker(test_database_url):
     worker.start()
     yield worker
     worker.stop()
+
+
+def member_of(merchant: Merchant, role: str):
+    from tests.factories import MembershipFactory
+
+    return MembershipFactory(merchant=merchant, role=role).user
+
+
+@pytest.fixture
+def owner_a(merchant_a):
+    return member_of(merchant_a, "owner")
+
+
+@pytest.fixture
+def owner_b(merchant_b):
+    return member_of(merchant_b, "owner")

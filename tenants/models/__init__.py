@@ -1,5 +1,19 @@
+from tenants.models.api_keys import ApiKey
+from tenants.models.audit import ActorType, AuditAction, AuditLog
 from tenants.models.members import Invitation, Membership, Role
 from tenants.models.merchants import Domain, Merchant, MerchantQuerySet
 from tenants.models.users import User
 
-__all__ = ["Domain", "Invitation", "Membership", "Merchant", "MerchantQuerySet", "Role", "User"]
+__all__ = [
+    "ActorType",
+    "ApiKey",
+    "AuditAction",
+    "AuditLog",
+    "Domain",
+    "Invitation",
+    "Membership",
+    "Merchant",
+    "MerchantQuerySet",
+    "Role",
+    "User",
+]

@@ -8,6 +8,7 @@ import pytest
 from django.utils import timezone
 
 from tests.helpers import committed
+from tests.vouchers.support import vouchers_purge
 from vouchers.models import Voucher
 from vouchers.services import voucher_issue
 from vouchers.tasks import expire_due
@@ -20,7 +21,11 @@ def _issue_expired(code: str) -> int:
         code=code,
         currency="EUR",
         amount=2500,
-        expires_at=timezone.now() - datetime.timedelta(minutes=1),
+        expires_at=timezone.now() + datetime.timedelta(hours=1),
+    )
+    # Issuing refuses a past expiry; let the clock run past it instead.
+    Voucher.objects.filter(pk=voucher.pk).update(
+        expires_at=timezone.now() - datetime.timedelta(minutes=1)
     )
     return voucher.pk
 
@@ -30,19 +35,13 @@ def _voucher_state(pk: int) -> tuple[str, int, int]:
     return voucher.status, voucher.balance, voucher.ledger_entries.count()
 
 
-def _delete_vouchers() -> None:
-    for voucher in Voucher.objects.all():
-        voucher.ledger_entries.all().delete()
-        voucher.delete()
-
-
 @pytest.fixture
 def expired_voucher_in_each_merchant(merchant_a, merchant_b):
     pk_a = committed(lambda: _issue_expired("WORKERTESTA1"), merchant_a.schema_name)
     pk_b = committed(lambda: _issue_expired("WORKERTESTB1"), merchant_b.schema_name)
     yield pk_a, pk_b
-    committed(_delete_vouchers, merchant_a.schema_name)
-    committed(_delete_vouchers, merchant_b.schema_name)
+    committed(vouchers_purge, merchant_a.schema_name)
+    committed(vouchers_purge, merchant_b.schema_name)
 
 
 def test_worker_runs_task_inside_the_named_merchant_schema(

@@ -3,11 +3,15 @@
 Run by `make run` on every start and by the deployment's migration job; safe to run repeatedly.
 """
 
+from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from tenants.services import merchant_template_ensure, provision_merchant
+from tenants.team import demo_owner_ensure
 
+DEMO_OWNER_EMAIL = "owner@demo-shop.localhost"
+DEMO_OWNER_PASSWORD = "superpayment-demo"  # noqa: S105 - development data, refused in production
 DEMO_MERCHANT = {
     "slug": "demo-shop",
     "name": "Demo Shop",
@@ -27,6 +31,14 @@ class Command(BaseCommand):
         merchant_template_ensure()
         call_command("migrate_schemas", tenant=True, interactive=False, verbosity=verbosity)
         if demo:
+            if settings.PRODUCTION:
+                raise CommandError("Demo data is for development only.")
             result = provision_merchant(**DEMO_MERCHANT)
+            demo_owner_ensure(
+                merchant=result.merchant, email=DEMO_OWNER_EMAIL, password=DEMO_OWNER_PASSWORD
+            )
             state = "created" if result.created else "already there"
-            self.stdout.write(f"Demo merchant {result.merchant.slug!r}: {state}.")
+            self.stdout.write(
+                f"Demo merchant {result.merchant.slug!r}: {state}; "
+                f"owner {DEMO_OWNER_EMAIL} / {DEMO_OWNER_PASSWORD}"
+            )

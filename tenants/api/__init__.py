@@ -1,0 +1,1 @@
+"""The merchant API's authentication (secret keys) and account endpoint."""

@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from django import forms
+
+from superpayment.money import supported_currencies
+from tenants.models import Role
+from tenants.validators import countries
+
+
+def _country_choices() -> list[tuple[str, str]]:
+    return [("", "Choose a country")] + [(code, name) for code, name in countries().items()]
+
+
+def _currency_choices() -> list[tuple[str, str]]:
+    return [("", "Choose a currency")] + [(code, code) for code in sorted(supported_currencies())]
+
+
+class BusinessForm(forms.Form):
+    name = forms.CharField(max_length=120, label="Business name")
+    slug = forms.CharField(
+        max_length=40,
+        help_text="Your address in the portal: lowercase letters, digits and hyphens.",
+    )
+    country = forms.ChoiceField(choices=_country_choices)
+    default_currency = forms.ChoiceField(choices=_currency_choices, label="Default currency")
+
+
+class InviteForm(forms.Form):
+    email = forms.EmailField()
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.DEVELOPER)
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(choices=Role.choices)
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 2}))

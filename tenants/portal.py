@@ -1,0 +1,57 @@
+"""The portal's request plumbing: resolve the merchant from the URL, check membership and role,
+activate the merchant's schema. A merchant the user is not a member of answers 404."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db import connection
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+
+from tenants.models import Membership
+from tenants.permissions import Perm, role_allows
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def membership_get(*, user, slug: str) -> Membership:
+    membership = (
+        Membership.objects.select_related("merchant")
+        .filter(user=user, merchant__slug=slug, merchant__is_template=False)
+        .first()
+    )
+    if membership is None:
+        raise Http404("No such merchant")
+    return membership
+
+
+def merchant_view(perm: Perm = Perm.VIEW, *, write_perm: Perm | None = None) -> Callable:
+    """Decorate a portal view taking `slug`. GETs need `perm`; POSTs need `write_perm` (default:
+    `perm`), and a suspended merchant's portal refuses every write."""
+
+    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @login_required
+        @functools.wraps(view)
+        def wrapped(request: HttpRequest, slug: str, *args, **kwargs) -> HttpResponse:
+            membership = membership_get(user=request.user, slug=slug)
+            merchant = membership.merchant
+            is_write = request.method not in SAFE_METHODS
+            needed = (write_perm or perm) if is_write else perm
+            if not role_allows(membership.role, needed):
+                raise PermissionDenied("Your role does not allow this.")
+            if is_write and not merchant.is_active:
+                messages.error(request, "This account is suspended: the portal is read-only.")
+                return redirect("portal:overview", slug=merchant.slug)
+            request.merchant = merchant
+            request.membership = membership
+            connection.set_tenant(merchant)
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorate

@@ -1,0 +1,159 @@
+"""Portal pages for merchants: businesses, overview, team and audit log."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from tenants import team
+from tenants.errors import TenantError
+from tenants.forms import BusinessForm, InviteForm, RoleForm
+from tenants.models import Invitation, Membership
+from tenants.permissions import Perm
+from tenants.portal import merchant_view
+from tenants.selectors import audit_list, onboarding_checklist
+
+
+def _form_error(form, error: TenantError) -> None:
+    form.add_error(error.param if error.param in form.fields else None, error.message)
+
+
+@login_required
+def portal_home(request: HttpRequest) -> HttpResponse:
+    memberships = list(
+        Membership.objects.select_related("merchant")
+        .filter(user=request.user, merchant__is_template=False)
+        .order_by("merchant__name")
+    )
+    if not memberships:
+        return redirect("portal:business_create")
+    if len(memberships) == 1:
+        return redirect("portal:overview", slug=memberships[0].merchant.slug)
+    return render(request, "portal/home.html", {"memberships": memberships})
+
+
+@login_required
+def business_create(request: HttpRequest) -> HttpResponse:
+    form = BusinessForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = team.business_create(owner=request.user, request=request, **form.cleaned_data)
+        except TenantError as error:
+            _form_error(form, error)
+        else:
+            if result.created:
+                messages.success(request, f"{result.merchant.name} is ready.")
+            return redirect("portal:overview", slug=result.merchant.slug)
+    return render(request, "portal/business_create.html", {"form": form})
+
+
+@merchant_view(Perm.VIEW)
+@require_GET
+def overview(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "portal/overview.html",
+        {"checklist": onboarding_checklist(merchant=request.merchant)},
+    )
+
+
+@merchant_view(Perm.VIEW, write_perm=Perm.MANAGE_TEAM)
+def team_page(request: HttpRequest) -> HttpResponse:
+    merchant = request.merchant
+    form = InviteForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            team.member_invite(
+                merchant=merchant, invited_by=request.user, request=request, **form.cleaned_data
+            )
+        except TenantError as error:
+            _form_error(form, error)
+        else:
+            messages.success(request, f"Invitation sent to {form.cleaned_data['email']}.")
+            return redirect("portal:team", slug=merchant.slug)
+    members = Membership.objects.filter(merchant=merchant).select_related("user").order_by("pk")
+    pending = Invitation.objects.filter(
+        merchant=merchant, accepted_at__isnull=True, revoked_at__isnull=True
+    )
+    return render(
+        request,
+        "portal/team.html",
+        {"form": form, "members": members, "pending": pending, "role_form": RoleForm()},
+    )
+
+
+@require_POST
+@merchant_view(Perm.MANAGE_TEAM)
+def member_role(request: HttpRequest, membership_id: int) -> HttpResponse:
+    form = RoleForm(request.POST)
+    if form.is_valid():
+        try:
+            team.member_change_role(
+                merchant=request.merchant,
+                membership_id=membership_id,
+                role=form.cleaned_data["role"],
+                actor=request.user,
+                request=request,
+            )
+        except TenantError as error:
+            messages.error(request, error.message)
+        except Membership.DoesNotExist:
+            messages.error(request, "That member is no longer on the team.")
+        else:
+            messages.success(request, "Role changed.")
+    return redirect("portal:team", slug=request.merchant.slug)
+
+
+@require_POST
+@merchant_view(Perm.MANAGE_TEAM)
+def member_remove(request: HttpRequest, membership_id: int) -> HttpResponse:
+    try:
+        team.member_remove(
+            merchant=request.merchant,
+            membership_id=membership_id,
+            actor=request.user,
+            request=request,
+        )
+    except TenantError as error:
+        messages.error(request, error.message)
+    except Membership.DoesNotExist:
+        messages.error(request, "That member is no longer on the team.")
+    else:
+        messages.success(request, "Member removed.")
+    return redirect("portal:team", slug=request.merchant.slug)
+
+
+@require_POST
+@merchant_view(Perm.MANAGE_TEAM)
+def invitation_revoke(request: HttpRequest, invitation_id: int) -> HttpResponse:
+    team.invitation_revoke(
+        merchant=request.merchant, invitation_id=invitation_id, actor=request.user, request=request
+    )
+    messages.success(request, "Invitation withdrawn.")
+    return redirect("portal:team", slug=request.merchant.slug)
+
+
+@merchant_view(Perm.VIEW_AUDIT)
+@require_GET
+def audit_page(request: HttpRequest) -> HttpResponse:
+    entries = audit_list(merchant=request.merchant)[:200]
+    return render(request, "portal/audit.html", {"entries": entries})
+
+
+def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        invitation = team.invitation_from_token(token)
+    except TenantError as error:
+        return render(request, "portal/invitation.html", {"error": error.message}, status=404)
+    if request.method == "POST" and request.user.is_authenticated:
+        try:
+            membership = team.invitation_accept(token=token, user=request.user, request=request)
+        except TenantError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, f"Welcome to {membership.merchant.name}.")
+            return redirect("portal:overview", slug=membership.merchant.slug)
+    return render(request, "portal/invitation.html", {"invitation": invitation, "token": token})

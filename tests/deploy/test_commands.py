@@ -1,0 +1,129 @@
+"""Every command that the Dockerfile, docker-compose.yml and k8s/ run exists here and starts.
+
+The commands are read from those files, so a manifest naming a program, option or management
+command that this repository does not have fails here. Each one is started in the environment
+its file gives it (the image's ENV, then compose's environment or the ConfigMap plus placeholder
+secrets), in the mode that checks its configuration without serving.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+from django.core.management import CommandError
+
+from tests.deploy.files import DeclaredCommand, declared_commands
+from tests.processes import BIN, ROOT
+
+COMMANDS = declared_commands()
+# Utilities of the base image's Debian userland that manifests may call (preStop hooks).
+OS_UTILITIES = {"sleep"}
+
+
+def _run(argv: list[str], env: dict[str, str], tmp_path) -> subprocess.CompletedProcess:
+    full_env = {
+        **os.environ,
+        **env,
+        # Paths of the image's filesystem, moved to a scratch folder outside the container.
+        "STATIC_ROOT": str(tmp_path / "static"),
+        "SUPERPAYMENT_VAR_DIR": str(tmp_path / "var"),
+    }
+    return subprocess.run(
+        argv, env=full_env, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def _check_manage_py(command: DeclaredCommand, tmp_path) -> None:
+    """`python manage.py NAME ARGS`: the command exists and accepts exactly these options."""
+    assert command.argv[1] == "manage.py", command
+    name, args = command.argv[2], list(command.argv[3:])
+    from django.core.management import get_commands, load_command_class
+
+    commands = get_commands()
+    assert name in commands, f"{command}: no management command {name!r}"
+    parser = load_command_class(commands[name], name).create_parser("manage.py", name)
+    parser.parse_args(args)  # CommandError on an unknown option
+    result = _run([sys.executable, "manage.py", name, "--help"], command.env, tmp_path)
+    assert result.returncode == 0, f"{command}\n{result.stderr}"
+
+
+def _check_python_module(command: DeclaredCommand) -> None:
+    module = command.argv[2]
+    assert importlib.util.find_spec(module) is not None, f"{command}: no module {module!r}"
+
+
+def _check_gunicorn(command: DeclaredCommand, tmp_path) -> None:
+    # --check-config loads the configuration file and the WSGI application, then exits.
+    argv = [str(BIN / "gunicorn"), "--check-config", *command.argv[1:]]
+    result = _run(argv, command.env, tmp_path)
+    assert result.returncode == 0, f"{command}\n{result.stdout}\n{result.stderr}"
+
+
+def _check_celery(command: DeclaredCommand, tmp_path) -> None:
+    # The app (-A) is imported before the subcommand parses its options; unknown options fail
+    # the parse, --help then stops before anything connects.
+    subcommands = [arg for arg in command.argv[1:] if arg in {"worker", "beat"}]
+    assert subcommands, f"{command}: neither a worker nor beat"
+    subcommand = subcommands[0]
+    result = _run([str(BIN / "celery"), *command.argv[1:], "--help"], command.env, tmp_path)
+    assert result.returncode == 0, f"{command}\n{result.stdout}\n{result.stderr}"
+    assert f"Usage: celery {subcommand}" in result.stdout
+
+
+def _check(command: DeclaredCommand, tmp_path) -> None:
+    program, *rest = command.argv
+    if program == "gunicorn":
+        _check_gunicorn(command, tmp_path)
+    elif program == "celery":
+        assert rest[:2] == ["-A", "superpayment"], f"{command}: the Celery app is superpayment"
+        _check_celery(command, tmp_path)
+    elif program == "python" and rest[:1] == ["manage.py"]:
+        _check_manage_py(command, tmp_path)
+    elif program == "python" and rest[:1] == ["-m"]:
+        _check_python_module(command)
+    elif program in OS_UTILITIES:
+        assert shutil.which(program), f"{command}: {program} is not installed"
+    else:
+        pytest.fail(f"{command}: no check knows how to start {program!r}; add one here")
+
+
+def test_the_deployment_files_run_every_process():
+    origins = " ".join(command.origin for command in COMMANDS)
+    for expected in ["Dockerfile CMD", "Dockerfile HEALTHCHECK", "Job/superpayment-migrate"]:
+        assert expected in origins
+    programs = {command.argv[:4] for command in COMMANDS}
+    assert ("celery", "-A", "superpayment", "worker") in programs
+    assert ("celery", "-A", "superpayment", "beat") in programs
+    assert ("python", "manage.py", "setup_platform") in programs
+    assert ("python", "manage.py", "setup_platform", "--demo") in programs
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=str)
+def test_declared_command_starts(command, tmp_path):
+    assert command.argv, f"{command.origin} runs no command"
+    _check(command, tmp_path)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("celery", "-A", "superpayment", "wrker"),
+        ("celery", "-A", "superpayment", "worker", "--concurrancy", "2"),
+        ("celery", "-A", "superpaymnt", "beat"),
+        ("gunicorn", "superpayment.wsgy:application", "-c", "superpayment/gunicorn_conf.py"),
+        ("python", "manage.py", "setup_platfrom"),
+        ("python", "manage.py", "setup_platform", "--demo-data"),
+        ("python", "-m", "superpayment.helthcheck"),
+        ("uvicorn", "superpayment.asgi:application"),
+    ],
+    ids=" ".join,
+)
+def test_a_misspelt_command_fails_its_check(argv, tmp_path):
+    env = {"DJANGO_ENV": "development", "SECRET_KEY": "x" * 60}
+    with pytest.raises((AssertionError, pytest.fail.Exception, CommandError)):
+        _check(DeclaredCommand("a broken manifest", argv, env), tmp_path)

@@ -1,0 +1,86 @@
+"""Every portal URL: another merchant's pages answer 404; a viewer's writes answer 403."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import URLPattern, reverse
+
+from tenants import keys
+from tenants.models import ApiKey, Invitation, Membership
+from tenants.urls import urlpatterns
+from tests.conftest import member_of
+
+pytestmark = pytest.mark.django_db
+
+MERCHANT_PATTERNS = [
+    p for p in urlpatterns if isinstance(p, URLPattern) and "slug" in str(p.pattern)
+]
+WRITE_ONLY = {
+    "member_role",
+    "member_remove",
+    "invitation_revoke",
+    "key_roll",
+    "key_revoke",
+    "key_origins",
+}
+
+
+@pytest.fixture
+def objects_of_b(merchant_b, owner_b):
+    """One object of each kind a portal URL can name, all belonging to merchant B."""
+    key, _ = keys.api_key_create(
+        merchant=merchant_b, kind="publishable", mode="test", name="B widget", actor=owner_b
+    )
+    invitation = Invitation.objects.create(
+        merchant=merchant_b,
+        email="x@b.example",
+        role="viewer",
+        invited_by=owner_b,
+        expires_at="2099-01-01T00:00:00Z",
+    )
+    return {
+        "slug": merchant_b.slug,
+        "membership_id": Membership.objects.get(merchant=merchant_b, user=owner_b).pk,
+        "invitation_id": invitation.pk,
+        "key_id": key.pk,
+    }
+
+
+def _url(pattern: URLPattern, values: dict) -> str:
+    names = pattern.pattern.regex.groupindex
+    return reverse(f"portal:{pattern.name}", kwargs={name: values[name] for name in names})
+
+
+def test_every_merchant_url_pattern_is_covered():
+    assert {p.name for p in MERCHANT_PATTERNS} >= {"overview", "team", "audit", "keys"} | WRITE_ONLY
+
+
+@pytest.mark.parametrize("pattern", MERCHANT_PATTERNS, ids=lambda p: p.name)
+def test_a_member_of_a_gets_404_on_every_page_of_b(client, merchant_a, objects_of_b, pattern):
+    client.force_login(member_of(merchant_a, "owner"))
+    url = _url(pattern, objects_of_b)
+    assert client.get(url).status_code in ({404} if pattern.name not in WRITE_ONLY else {404, 405})
+    assert client.post(url, {"role": "owner", "expires_in": "0"}).status_code == 404
+
+
+@pytest.mark.parametrize("pattern", MERCHANT_PATTERNS, ids=lambda p: p.name)
+def test_a_viewer_gets_403_on_every_write(client, merchant_b, objects_of_b, pattern):
+    client.force_login(member_of(merchant_b, "viewer"))
+    response = client.post(_url(pattern, objects_of_b), {"role": "owner", "email": "e@x.example"})
+    assert response.status_code == (405 if pattern.name == "overview" else 403)
+    # Nothing changed on B's side.
+    assert ApiKey.objects.get(pk=objects_of_b["key_id"]).revoked_at is None
+    assert Membership.objects.get(pk=objects_of_b["membership_id"]).role == "owner"
+
+
+def test_anonymous_visitors_are_sent_to_log_in(client, merchant_a):
+    response = client.get(reverse("portal:overview", kwargs={"slug": merchant_a.slug}))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("account_login"))
+
+
+def test_unknown_merchant_is_404_like_a_foreign_one(client, merchant_a):
+    client.force_login(member_of(merchant_a, "owner"))
+    assert (
+        client.get(reverse("portal:overview", kwargs={"slug": "no-such-shop"})).status_code == 404
+    )
