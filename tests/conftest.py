@@ -88,3 +88,15 @@ def owner_a(merchant_a):
 @pytest.fixture
 def owner_b(merchant_b):
     return member_of(merchant_b, "owner")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    """Redis outlives each test's rolled-back transaction: start every test with allauth's
+    rate-limit counters at zero (the broker's keys in the same Redis are left alone)."""
+    from django.core.cache import caches
+
+    client = caches["default"]._cache.get_client(write=True)
+    keys = list(client.scan_iter(match="*allauth:rl:*", count=1000))
+    if keys:
+        client.delete(*keys)
