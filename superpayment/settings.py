@@ -105,10 +105,13 @@ SHARED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "billing",
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",
     "vouchers",
+    "checkout",
+    "webhooks",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 

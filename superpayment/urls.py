@@ -14,4 +14,6 @@ urlpatterns = [
     path("invitations/<str:token>/", tenant_views.invitation_accept, name="invitation_accept"),
     path("admin/", admin.site.urls),
     path("v1/", include("superpayment.api_urls")),
+    path("", include("checkout.urls")),
+    path("", include("billing.urls")),
 ]

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from tenants import key_views, views
 
@@ -18,6 +18,10 @@ urlpatterns = [
     ),
     path("<slug:slug>/audit/", views.audit_page, name="audit"),
     path("<slug:slug>/keys/", key_views.keys_page, name="keys"),
+    path("<slug:slug>/", include("vouchers.portal_urls")),
+    path("<slug:slug>/", include("checkout.portal_urls")),
+    path("<slug:slug>/", include("webhooks.portal_urls")),
+    path("<slug:slug>/", include("billing.portal_urls")),
     path("<slug:slug>/keys/<int:key_id>/roll/", key_views.key_roll, name="key_roll"),
     path("<slug:slug>/keys/<int:key_id>/revoke/", key_views.key_revoke, name="key_revoke"),
     path("<slug:slug>/keys/<int:key_id>/origins/", key_views.key_origins, name="key_origins"),

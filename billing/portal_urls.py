@@ -1,0 +1,3 @@
+"""Portal pages of this app, mounted under /dashboard/<slug>/ in the `portal` namespace."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Merchant API routes of this app, mounted under /v1/."""
+
+urlpatterns: list = []
