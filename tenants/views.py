@@ -85,45 +85,39 @@ def team_page(request: HttpRequest) -> HttpResponse:
     )
 
 
-@require_POST
-@merchant_view(Perm.MANAGE_TEAM)
-def member_role(request: HttpRequest, membership_id: int) -> HttpResponse:
-    form = RoleForm(request.POST)
-    if form.is_valid():
-        try:
-            team.member_change_role(
-                merchant=request.merchant,
-                membership_id=membership_id,
-                role=form.cleaned_data["role"],
-                actor=request.user,
-                request=request,
-            )
-        except TenantError as error:
-            messages.error(request, error.message)
-        except Membership.DoesNotExist:
-            messages.error(request, "That member is no longer on the team.")
-        else:
-            messages.success(request, "Role changed.")
-    return redirect("portal:team", slug=request.merchant.slug)
-
-
-@require_POST
-@merchant_view(Perm.MANAGE_TEAM)
-def member_remove(request: HttpRequest, membership_id: int) -> HttpResponse:
+def _team_change(request: HttpRequest, change, success: str, **kwargs) -> HttpResponse:
+    """Run one team service; its refusal becomes a message on the team page."""
     try:
-        team.member_remove(
-            merchant=request.merchant,
-            membership_id=membership_id,
-            actor=request.user,
-            request=request,
-        )
+        change(merchant=request.merchant, actor=request.user, request=request, **kwargs)
     except TenantError as error:
         messages.error(request, error.message)
     except Membership.DoesNotExist:
         messages.error(request, "That member is no longer on the team.")
     else:
-        messages.success(request, "Member removed.")
+        messages.success(request, success)
     return redirect("portal:team", slug=request.merchant.slug)
+
+
+@require_POST
+@merchant_view(Perm.MANAGE_TEAM)
+def member_role(request: HttpRequest, membership_id: int) -> HttpResponse:
+    form = RoleForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose a valid role.")
+        return redirect("portal:team", slug=request.merchant.slug)
+    return _team_change(
+        request,
+        team.member_change_role,
+        "Role changed.",
+        membership_id=membership_id,
+        role=form.cleaned_data["role"],
+    )
+
+
+@require_POST
+@merchant_view(Perm.MANAGE_TEAM)
+def member_remove(request: HttpRequest, membership_id: int) -> HttpResponse:
+    return _team_change(request, team.member_remove, "Member removed.", membership_id=membership_id)
 
 
 @require_POST
