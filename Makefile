@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check -q
 LAUNCH := $(PY) -m superpayment.launcher
 
-.PHONY: run test bench manage lint format lock clean help
+.PHONY: run test bench manage lint format lock clean help widget
 
 help:
 	@echo "make run    start the product (embedded PostgreSQL + Redis unless DATABASE_URL/REDIS_URL)"
@@ -27,13 +27,17 @@ $(VENV)/.dev: $(VENV)/.runtime requirements/dev.txt
 	$(PIP) install -r requirements/dev.txt
 	@touch $@
 
-run: $(VENV)/.runtime
+# widget.js: minified and content-hashed into widget/dist/ (pure Python, no npm).
+widget: $(VENV)/.runtime
+	$(PY) -m widget.build
+
+run: $(VENV)/.runtime widget
 	$(LAUNCH) run
 
-test: $(VENV)/.dev
+test: $(VENV)/.dev widget
 	$(LAUNCH) with-services test -- $(PY) -m pytest $(PYTEST_ARGS)
 
-bench: $(VENV)/.dev
+bench: $(VENV)/.dev widget
 	$(LAUNCH) with-services bench -- $(PY) -m bench $(BENCH_ARGS)
 
 # Django management commands against the servers of a running `make run`: make manage ARGS=...

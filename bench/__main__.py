@@ -16,7 +16,7 @@ from pathlib import Path
 
 import django
 
-BENCHMARKS = ["provisioning", "vouchers"]
+BENCHMARKS = ["provisioning", "vouchers", "billing", "webhooks", "checkout"]
 
 
 def main(argv: list[str]) -> int:

@@ -215,6 +215,7 @@ def supervise(processes: dict[str, subprocess.Popen], port: int) -> int:
     say(f"  admin console  {base}/admin/")
     say("                 staff account: make manage ARGS=createsuperuser, then turn on 2FA")
     say(f"  API docs       {base}/v1/docs")
+    say(f"  demo shop      {base}/demo/shop/   (demo voucher codes printed above)")
     say(f"  emails         printed here and kept in {VAR / 'mail'}")
     say(f"  data and logs  {VAR}")
     exit_code = 0

@@ -11,6 +11,7 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from superpayment.env import env_bool, env_int, env_list, env_str
@@ -106,6 +107,7 @@ SHARED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "billing",
+    "webhooks.queue",  # the public due-delivery queue; webhooks itself is a tenant app
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",
@@ -226,11 +228,58 @@ CELERY_TASK_SOFT_TIME_LIMIT = 14 * 60
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
+    "billing-invoice-run-monthly": {
+        "task": "billing.tasks.invoice_run_previous_month",
+        "schedule": crontab(minute=0, hour=1, day_of_month=1),  # 01:00 UTC on the 1st
+    },
+    "billing-voucher-liability-nightly": {
+        "task": "billing.tasks.liability_snapshot_all",
+        "schedule": crontab(minute=30, hour=2),
+    },
     "vouchers-expire-due": {
         "task": "vouchers.tasks.expire_due_all_merchants",
         "schedule": 300.0,
     },
+    # Expires unpaid checkout sessions (event checkout.session.expired, holds released).
+    "checkout-sessions-expire": {
+        "task": "checkout.tasks.expire_sessions_all_merchants",
+        "schedule": 60.0,
+    },
+    # Re-enqueues webhook deliveries that are due and not in flight (one indexed query).
+    "webhooks-sweep": {
+        "task": "webhooks.tasks.sweep",
+        "schedule": 5.0,
+        "options": {"expires": 5.0},
+    },
+    "idempotency-keys-purge": {
+        "task": "tenants.tasks.idempotency_keys_purge",
+        "schedule": 3600.0,
+    },
 }
+
+# --- webhooks ---------------------------------------------------------------------------------
+# On: webhook URLs may be http:// and reach private, loopback and link-local addresses (local
+# development; `make run` turns it on). Off (default): https only, public addresses only.
+WEBHOOKS_ALLOW_PRIVATE = env_bool("WEBHOOKS_ALLOW_PRIVATE", default=False)
+# The Celery queue of webhook delivery tasks (a worker must consume it; default: Celery's own).
+WEBHOOKS_TASK_QUEUE = env_str("WEBHOOKS_TASK_QUEUE", "celery")
+
+# --- stripe / billing ---------------------------------------------------------------------------
+# Unset key: invoices are produced and finalized locally and marked "not sent to Stripe".
+STRIPE_API_KEY = env_str("STRIPE_API_KEY", "")
+# Another API base (docker-compose points it at stripe-mock); empty: Stripe's own.
+STRIPE_API_BASE = env_str("STRIPE_API_BASE", "")
+STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET", "")
+# Invoice runs finalize their drafts at once (on), or leave them for finance to finalize (off).
+BILLING_AUTO_FINALIZE = env_bool("BILLING_AUTO_FINALIZE", default=True)
+# The issuer printed on commission invoices.
+BILLING_COMPANY_NAME = env_str("BILLING_COMPANY_NAME", "SuperPayment")
+BILLING_COMPANY_ADDRESS = env_str("BILLING_COMPANY_ADDRESS", "")
+BILLING_COMPANY_VAT_ID = env_str("BILLING_COMPANY_VAT_ID", "")
+
+# --- checkout ---------------------------------------------------------------------------------
+# How long a checkout session stays open unless its creator says otherwise (5 min to 24 h).
+CHECKOUT_SESSION_TTL_SECONDS = env_int("CHECKOUT_SESSION_TTL_SECONDS", 30 * 60)
 
 # --- auth, i18n, static -----------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -346,6 +395,9 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "MerchantStatusEnum": "tenants.models.Merchant.Status",
         "ErrorTypeEnum": "superpayment.api.errors.ERROR_TYPES",
+        "VoucherStatusEnum": "vouchers.models.Voucher.Status",
+        "VoucherJobStatusEnum": "vouchers.job_models.VoucherJob.Status",
+        "VoucherStatusChangeEnum": "vouchers.api.serializers.STATUS_CHANGES",
     },
 }
 

@@ -53,10 +53,19 @@ def business_create(request: HttpRequest) -> HttpResponse:
 @merchant_view(Perm.VIEW)
 @require_GET
 def overview(request: HttpRequest) -> HttpResponse:
+    from checkout.dashboard import dashboard_figures, dashboard_mode_default
+
+    mode = request.GET.get("mode")
+    livemode = mode == "live" if mode in ("live", "test") else dashboard_mode_default()
     return render(
         request,
         "portal/overview.html",
-        {"checklist": onboarding_checklist(merchant=request.merchant)},
+        {
+            "checklist": onboarding_checklist(merchant=request.merchant),
+            "figures": dashboard_figures(
+                livemode=livemode, default_currency=request.merchant.default_currency
+            ),
+        },
     )
 
 

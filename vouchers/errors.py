@@ -30,6 +30,9 @@ class VoucherErrorCode(StrEnum):
     REFERENCE_INVALID = "reference_invalid"
     CREDIT_EXCEEDS_REDEEMED = "credit_exceeds_redeemed"
     COUNT_INVALID = "count_invalid"
+    STATUS_INVALID = "status_invalid"
+    JOB_NOT_FOUND = "voucher_job_not_found"
+    IMPORT_INVALID = "import_invalid"
 
 
 class VoucherError(DomainError):

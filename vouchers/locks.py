@@ -99,7 +99,9 @@ SELECT balance, version FROM debited
 # A payment with one voucher is one statement: found by code, every rule checked in SQL, debited,
 # and its ledger entry written. Outside a transaction it commits by itself: one round trip, the
 # row lock held only while it runs. The WHERE clause mirrors vouchers.redemption's checks; when
-# it matches nothing, the caller takes the general path, which names the reason.
+# it matches nothing, the caller takes the general path, which names the reason. A debit that
+# would empty the voucher (`balance = amount`) is left to the general path too: that one runs in
+# a transaction, which also records the voucher.exhausted event.
 _DEBIT_BY_CODE_SQL = """
 WITH debited AS (
     UPDATE {schema}.vouchers_voucher
@@ -112,7 +114,7 @@ WITH debited AS (
        AND livemode = %(livemode)s
        AND currency = %(currency)s
        AND status = 'active'
-       AND balance >= %(amount)s
+       AND balance > %(amount)s
        AND (valid_from IS NULL OR valid_from <= %(now)s)
        AND (expires_at IS NULL OR expires_at > %(now)s)
        AND redemption_count < CASE WHEN (rules ->> 'single_use')::boolean THEN 1

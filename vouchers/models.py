@@ -44,6 +44,8 @@ class Voucher(models.Model):
     # must outlive the user, and a cross-schema key would make deleting a user depend on every
     # merchant schema, which Django's deletion collector (one search_path) cannot see.
     created_by = models.BigIntegerField(null=True, blank=True)
+    # The bulk issue job (`vjob_…`) that issued it, if any.
+    job_id = models.CharField(max_length=32, blank=True, default="")
     # Raised on every change, so webhook receivers can drop an event older than one applied.
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -78,6 +80,7 @@ class Voucher(models.Model):
                 condition=models.Q(status="active", expires_at__isnull=False),
             ),
             models.Index(fields=["livemode", "-created_at"], name="voucher_list_idx"),
+            models.Index(fields=["job_id"], name="voucher_job_idx", condition=~models.Q(job_id="")),
         ]
 
     def __str__(self) -> str:
@@ -144,3 +147,9 @@ class VoucherLedgerEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.amount:+d}"
+
+
+# Holds live in their own module (vouchers.holds is their service); imported here so Django
+# registers the model with the app.
+from vouchers.hold_models import VoucherHold  # noqa: E402, F401
+from vouchers.job_models import VoucherJob  # noqa: E402, F401

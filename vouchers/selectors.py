@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime, timedelta
 
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import Right
 
+from vouchers.codes import code_normalise
 from vouchers.errors import VoucherError, VoucherErrorCode
 from vouchers.models import Voucher, VoucherLedgerEntry
 
@@ -76,3 +78,66 @@ def voucher_creditable_for_reference(*, voucher: Voucher, reference: str) -> int
 def voucher_any_exists() -> bool:
     """Whether the active merchant has issued any voucher (onboarding checklist)."""
     return Voucher.objects.exists()
+
+
+def voucher_liability_summary(*, now: datetime) -> list[dict]:
+    """Outstanding live balances of the active merchant per currency (for finance): count,
+    outstanding total, what expires within 30 / 90 days, and ageing by issue date. Only
+    active vouchers with a balance that have not expired count."""
+    day = timedelta(days=1)
+
+    def aged(q: Q) -> Sum:
+        return Sum("balance", filter=q, default=0)
+
+    rows = (
+        Voucher.objects.filter(livemode=True, status=Voucher.Status.ACTIVE, balance__gt=0)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+        .values("currency")
+        .annotate(
+            voucher_count=Count("pk"),
+            outstanding=Sum("balance", default=0),
+            expiring_30d=aged(Q(expires_at__lte=now + 30 * day)),
+            expiring_90d=aged(Q(expires_at__lte=now + 90 * day)),
+            age_0_30=aged(Q(created_at__gt=now - 30 * day)),
+            age_31_90=aged(Q(created_at__lte=now - 30 * day, created_at__gt=now - 90 * day)),
+            age_91_180=aged(Q(created_at__lte=now - 90 * day, created_at__gt=now - 180 * day)),
+            age_181_365=aged(Q(created_at__lte=now - 180 * day, created_at__gt=now - 365 * day)),
+            age_over_365=aged(Q(created_at__lte=now - 365 * day)),
+        )
+        .order_by("currency")
+    )
+    return list(rows)
+
+
+def voucher_search(
+    *,
+    livemode: bool,
+    status: str | None = None,
+    currency: str | None = None,
+    created_gte: datetime | None = None,
+    created_lte: datetime | None = None,
+    last4: str | None = None,
+    job_id: str | None = None,
+) -> QuerySet[Voucher]:
+    """Vouchers of one mode matching every filter given; `last4` matches the code's end
+    (normalised, so `ab-cd` finds `…ABCD`)."""
+    vouchers = Voucher.objects.filter(livemode=livemode)
+    if status:
+        vouchers = vouchers.filter(status=status)
+    if currency:
+        vouchers = vouchers.filter(currency=currency.upper())
+    if created_gte:
+        vouchers = vouchers.filter(created_at__gte=created_gte)
+    if created_lte:
+        vouchers = vouchers.filter(created_at__lte=created_lte)
+    if last4:
+        vouchers = vouchers.filter(code__endswith=code_normalise(last4))
+    if job_id:
+        vouchers = vouchers.filter(job_id=job_id)
+    return vouchers
+
+
+def voucher_status_counts(*, livemode: bool) -> dict[str, int]:
+    """Status -> how many vouchers of this mode have it (the portal's status chips)."""
+    rows = Voucher.objects.filter(livemode=livemode).values("status").annotate(n=Count("pk"))
+    return {row["status"]: row["n"] for row in rows}

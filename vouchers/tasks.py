@@ -17,3 +17,10 @@ def expire_due_all_merchants() -> int:
     for schema_name in schemas:
         expire_due.delay(schema_name)
     return len(schemas)
+
+
+@tenant_task(name="vouchers.tasks.voucher_job_run")
+def voucher_job_run_task(job_pk: int) -> int:
+    from vouchers.jobs import voucher_job_run
+
+    return voucher_job_run(job_pk=job_pk).issued_count

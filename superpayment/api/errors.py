@@ -43,6 +43,31 @@ ERROR_TYPES = (
 DOMAIN_ERROR_STATUS: dict[str, int] = {
     "merchant_not_found": status.HTTP_404_NOT_FOUND,
     "merchant_suspended": status.HTTP_403_FORBIDDEN,
+    "webhook_endpoint_not_found": status.HTTP_404_NOT_FOUND,
+    "webhook_delivery_not_found": status.HTTP_404_NOT_FOUND,
+    "event_not_found": status.HTTP_404_NOT_FOUND,
+    "webhook_endpoint_disabled": status.HTTP_409_CONFLICT,
+    "invoice_not_found": status.HTTP_404_NOT_FOUND,
+    "commission_not_found": status.HTTP_404_NOT_FOUND,
+    "invoice_immutable": status.HTTP_409_CONFLICT,
+    "invoice_transition_invalid": status.HTTP_409_CONFLICT,
+    "stripe_failed": status.HTTP_502_BAD_GATEWAY,
+    "checkout_session_not_found": status.HTTP_404_NOT_FOUND,
+    "payment_not_found": status.HTTP_404_NOT_FOUND,
+    "checkout_session_expired": status.HTTP_410_GONE,
+    "checkout_session_completed": status.HTTP_409_CONFLICT,
+    "order_already_paid": status.HTTP_409_CONFLICT,
+    "origin_not_allowed": status.HTTP_403_FORBIDDEN,
+    "code_attempts_exceeded": status.HTTP_429_TOO_MANY_REQUESTS,
+    "idempotency_key_reused": status.HTTP_422_UNPROCESSABLE_ENTITY,
+    "idempotency_key_in_use": status.HTTP_409_CONFLICT,
+    "voucher_not_found": status.HTTP_404_NOT_FOUND,
+    "voucher_job_not_found": status.HTTP_404_NOT_FOUND,
+    "voucher_closed": status.HTTP_409_CONFLICT,
+    "code_taken": status.HTTP_409_CONFLICT,
+    "refund_not_found": status.HTTP_404_NOT_FOUND,
+    "payment_already_refunded": status.HTTP_409_CONFLICT,
+    "refund_vouchers_closed": status.HTTP_409_CONFLICT,
 }
 
 # DRF exceptions: (envelope type, code, message); None keeps the exception's own.
@@ -156,6 +181,7 @@ def _api_exception_body(exc: exceptions.APIException) -> dict:
 
 def _domain_error_response(exc: DomainError) -> Response:
     code = str(exc.code)
+    retry_after = getattr(exc, "retry_after", None)  # a throttling error says when to retry
     set_rollback()
     return Response(
         error_body(
@@ -166,6 +192,7 @@ def _domain_error_response(exc: DomainError) -> Response:
             errors={exc.param: [exc.message]} if exc.param else None,
         ),
         status=DOMAIN_ERROR_STATUS.get(code, status.HTTP_400_BAD_REQUEST),
+        headers={"Retry-After": str(retry_after)} if retry_after else None,
     )
 
 

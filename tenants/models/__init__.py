@@ -1,5 +1,6 @@
 from tenants.models.api_keys import ApiKey
 from tenants.models.audit import ActorType, AuditAction, AuditLog
+from tenants.models.idempotency import IdempotencyKey
 from tenants.models.members import Invitation, Membership, Role
 from tenants.models.merchants import Domain, Merchant, MerchantQuerySet
 from tenants.models.users import User
@@ -10,6 +11,7 @@ __all__ = [
     "AuditAction",
     "AuditLog",
     "Domain",
+    "IdempotencyKey",
     "Invitation",
     "Membership",
     "Merchant",

@@ -32,6 +32,14 @@ class AuditAction(models.TextChoices):
         "voucher.enumeration_suspected",
         "Voucher code guessing suspected",
     )
+    INVOICE_RUN = "billing.invoice_run", "Invoice run"
+    INVOICE_FINALIZED = "invoice.finalized", "Invoice finalized"
+    INVOICE_SENT = "invoice.sent", "Invoice sent to Stripe"
+    INVOICE_PAID = "invoice.paid", "Invoice paid"
+    INVOICE_PAYMENT_FAILED = "invoice.payment_failed", "Invoice payment failed"
+    INVOICE_VOIDED = "invoice.voided", "Invoice voided"
+    INVOICE_UNCOLLECTIBLE = "invoice.marked_uncollectible", "Invoice marked uncollectible"
+    FINANCE_VIEWED = "finance.viewed", "Finance console viewed"
 
 
 class ActorType(models.TextChoices):

@@ -8,6 +8,7 @@ from django.urls import URLPattern, URLResolver, reverse
 from tenants import keys
 from tenants.models import ApiKey, Invitation, Membership
 from tenants.urls import urlpatterns
+from tests.billing.support import open_invoice
 from tests.conftest import member_of
 
 pytestmark = pytest.mark.django_db
@@ -24,8 +25,22 @@ def _flatten(patterns, prefix=""):
 
 MERCHANT_PATTERNS = [entry for route, entry in _flatten(urlpatterns) if "<slug:slug>" in route]
 # Pages that only ever read; every other portal page writes on POST.
-READ_ONLY = {"overview"}
+READ_ONLY = {
+    "vouchers",
+    "voucher_detail",
+    "voucher_job",
+    "webhook_events",
+    "overview",
+    "payments",
+    "payment_detail",
+}
 WRITE_ONLY = {
+    "voucher_status",
+    "voucher_adjust",
+    "webhook_rotate",
+    "webhook_test",
+    "webhook_delete",
+    "webhook_recover",
     "member_role",
     "member_remove",
     "invitation_revoke",
@@ -53,7 +68,50 @@ def objects_of_b(merchant_b, owner_b):
         "membership_id": Membership.objects.get(merchant=merchant_b, user=owner_b).pk,
         "invitation_id": invitation.pk,
         "key_id": key.pk,
+        "invoice_id": open_invoice(merchant_b).pk,
+        **_webhook_objects_of(merchant_b),
+        **_voucher_objects_of(merchant_b),
+        **_payment_objects_of(merchant_b),
     }
+
+
+def _payment_objects_of(merchant) -> dict:
+    from tests.checkout.factories_payments import payment_make
+
+    payment, _vouchers = payment_make(merchant, vouchers=(1000,))
+    return {"payment_id": payment.public_id}
+
+
+def _voucher_objects_of(merchant) -> dict:
+    from django_tenants.utils import schema_context
+
+    from vouchers.jobs import voucher_job_create
+    from vouchers.services import voucher_issue
+
+    with schema_context(merchant.schema_name):
+        voucher = voucher_issue(currency="EUR", amount=1000)
+        job = voucher_job_create(count=2, currency="EUR", amount=100)
+        return {"voucher_id": voucher.public_id, "job_id": job.public_id}
+
+
+def _webhook_objects_of(merchant) -> dict:
+    from django_tenants.utils import schema_context
+
+    from webhooks.endpoints import endpoint_create
+    from webhooks.models import Delivery
+    from webhooks.services import event_record
+
+    with schema_context(merchant.schema_name):
+        endpoint = endpoint_create(
+            url="https://b.example.com/hooks", enabled_events=["*"], livemode=False
+        )
+        event = event_record(
+            event_type="voucher.created",
+            data_object={"id": "vch_b", "object": "voucher", "version": 1},
+            livemode=False,
+        )
+        delivery = Delivery.objects.get(event=event, endpoint=endpoint)
+        return {"endpoint_id": endpoint.public_id, "delivery_id": delivery.public_id}
 
 
 def _url(pattern: URLPattern, values: dict) -> str:

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from tests.vouchers.factories import VoucherFactory
 from tests.vouchers.support import ledger_totals
-from vouchers import services
+from vouchers import balance_changes
 from vouchers.services import voucher_expire_due
 
 pytestmark = pytest.mark.usefixtures("in_merchant_a")
@@ -35,7 +35,7 @@ def test_expire_due_expires_only_vouchers_past_their_expiry():
 
 
 def test_expire_due_runs_in_batches_and_twice_changes_nothing(monkeypatch):
-    monkeypatch.setattr(services, "EXPIRY_BATCH_SIZE", 3)
+    monkeypatch.setattr(balance_changes, "EXPIRY_BATCH_SIZE", 3)
     now = timezone.now()
     for _ in range(7):
         VoucherFactory(expires_at=now + datetime.timedelta(minutes=1))

@@ -60,7 +60,7 @@ def test_an_imported_code_is_normalised_and_unique_per_merchant():
 def test_a_generated_code_that_collides_is_drawn_again(monkeypatch):
     existing = VoucherFactory()
     draws = iter([existing.code, "FRESHCODE2345678"])
-    monkeypatch.setattr("vouchers.services.code_generate", lambda **_: next(draws))
+    monkeypatch.setattr("vouchers.issuing.code_generate", lambda **_: next(draws))
 
     voucher = voucher_issue(currency="EUR", amount=100)
 
@@ -125,7 +125,7 @@ def test_bulk_issue_creates_distinct_codes_each_with_its_issue_entry():
 def test_bulk_issue_draws_again_codes_already_stored(monkeypatch):
     existing = VoucherFactory()
     draws = iter([existing.code, "BULKCODE00000001", "BULKCODE00000001", "BULKCODE00000002"])
-    monkeypatch.setattr("vouchers.services.code_generate", lambda **_: next(draws))
+    monkeypatch.setattr("vouchers.issuing.code_generate", lambda **_: next(draws))
 
     vouchers = voucher_issue_bulk(count=2, currency="EUR", amount=100)
 

@@ -42,3 +42,13 @@ class Command(BaseCommand):
                 f"Demo merchant {result.merchant.slug!r}: {state}; "
                 f"owner {DEMO_OWNER_EMAIL} / {DEMO_OWNER_PASSWORD}"
             )
+            from checkout.demo import demo_checkout_ensure
+            from superpayment.money import amount_format
+
+            demo = demo_checkout_ensure(merchant=result.merchant)
+            self.stdout.write(
+                f"Demo shop {settings.PUBLIC_BASE_URL.rstrip('/')}/demo/shop/ "
+                f"(publishable key {demo.publishable_key}); demo voucher codes:"
+            )
+            for code, balance in demo.codes:
+                self.stdout.write(f"  {code}  ({amount_format(balance, 'EUR')} left)")

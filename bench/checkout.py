@@ -1,0 +1,366 @@
+"""Checkout confirm throughput and latency over HTTP (open model) against /readyz, and widget.js.
+
+The app server is gunicorn (WEB_CONCURRENCY workers, default 2 x CPUs + 1) on the benchmark
+database. Load is open-model: requests are sent at a fixed arrival rate whatever the answers
+take (latency counts from each request's scheduled start, so a stalled server is not hidden),
+by client processes with keep-alive connections. Each endpoint is offered rising rates; its
+figure is the highest rate it sustained (>= 97% answered 2xx within the run, p99 <= 250 ms).
+
+Confirm: POST /checkout/pay/<merchant>/<session>/confirm for sessions prepared beforehand (each
+with its voucher held), the whole payment path: session lock, voucher debit + ledger, commission
+ledger entry (public schema), payment, outbox event, session completed — one transaction.
+Anchor: /readyz (one PostgreSQL query + one Redis ping, JSON) on the same server, same run;
+/healthz (no I/O) is printed beside it. Goal: confirm >= 50% of the anchor.
+
+Widget: the loader's gzipped bytes, and the time from the script tag's start to the button
+rendered (the `superpayment:ready` event) in headless Chromium, median of 20 loads.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import multiprocessing
+import os
+import queue
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from django.db import connection
+from django_tenants.utils import schema_context
+
+from superpayment.embedded import free_port, wait_for_port
+from tenants.models import Merchant
+from tenants.services import merchant_schema_name, provision_merchant
+
+BENCH_SLUG = "bench-checkout"
+STEP_SECONDS = 3.0
+RATES = [25, 50, 100, 150, 200, 300, 400, 600, 800, 1200]
+CONFIRM_RATES = [5, 10, 15, 20, 25, 35, 50, 75, 100, 150, 200, 300, 400]
+WARM_CONFIRM_RATE = 100  # high enough that every worker takes its share of the warm-up
+CLIENT_PROCESSES = 2
+THREADS_PER_PROCESS = 48
+P99_LIMIT_MS = 250.0
+SUSTAINED = 0.97
+VOUCHERS = 200
+ROOT = Path(__file__).resolve().parent.parent
+
+
+# --- data ----------------------------------------------------------------------------------------
+
+
+def _drop_bench_merchant() -> None:
+    from django.db import transaction
+
+    from billing.models import CommissionEntry
+
+    connection.set_schema_to_public()
+    merchant = Merchant.objects.filter(slug=BENCH_SLUG).first()
+    if merchant is not None:
+        with transaction.atomic():
+            # Test-mode commission entries of the bench merchant; the table is append-only by
+            # trigger, which this one cleanup transaction skips.
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL session_replication_role = replica")
+            CommissionEntry.objects.filter(merchant=merchant, livemode=False).delete()
+        merchant.delete(force_drop=True)
+    with connection.cursor() as cursor:
+        cursor.execute(f'DROP SCHEMA IF EXISTS "{merchant_schema_name(BENCH_SLUG)}" CASCADE')
+
+
+def _prepare_sessions(merchant: Merchant, count: int, codes: list[str]) -> list[tuple[str, str]]:
+    """`count` open sessions of 1.00 EUR, each with one voucher held for it, written in bulk
+    (the rows the widget and the frame would have made): (session id, confirm token)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from checkout.models import CheckoutSession
+    from vouchers.hold_models import VoucherHold
+    from vouchers.models import Voucher
+
+    expires_at = timezone.now() + timedelta(hours=1)
+    with schema_context(merchant.schema_name):
+        vouchers = list(Voucher.objects.filter(code__in=codes).order_by("pk"))
+        sessions = CheckoutSession.objects.bulk_create(
+            CheckoutSession(
+                livemode=False,
+                source=CheckoutSession.Source.PAGE,
+                amount=100,
+                currency="EUR",
+                order_id=f"BENCH-{index}",
+                expires_at=expires_at,
+            )
+            for index in range(count)
+        )
+        VoucherHold.objects.bulk_create(
+            VoucherHold(
+                voucher=vouchers[index % len(vouchers)],
+                holder=session.public_id,
+                amount=100,
+                expires_at=expires_at,
+            )
+            for index, session in enumerate(sessions)
+        )
+    return [(session.public_id, session.confirm_token) for session in sessions]
+
+
+# --- the server ----------------------------------------------------------------------------------
+
+
+def _start_server(port: int) -> subprocess.Popen:
+    env = {**os.environ, "LOG_LEVEL": "WARNING", "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"}
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "gunicorn"), "superpayment.wsgi:application"]
+        + ["-c", "superpayment/gunicorn_conf.py", "--bind", f"127.0.0.1:{port}"]
+        + ["--access-logfile", "/dev/null", "--log-level", "warning"]
+        # No worker recycling mid-run: a recycled worker's first requests are slow (cold start).
+        + ["--max-requests", "0"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+    )
+    wait_for_port(port, timeout=30, proc=server)
+    return server
+
+
+# --- open-model load -----------------------------------------------------------------------------
+
+
+def _client(port: int, requests: list, start_at: float, results) -> None:
+    """Send `requests` [(offset seconds, method, path, body, headers)] at their times."""
+    work: queue.Queue = queue.Queue()
+    latencies: list[float] = []
+    failures = [0]
+    lock = threading.Lock()
+
+    def worker() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        while True:
+            item = work.get()
+            if item is None:
+                return
+            scheduled, method, path, body, headers = item
+            try:
+                conn.request(method, path, body=body, headers=headers)
+                response = conn.getresponse()
+                response.read()
+                ok = 200 <= response.status < 300
+            except (OSError, http.client.HTTPException):
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                ok = False
+            with lock:
+                if ok:
+                    latencies.append(time.perf_counter() - scheduled)
+                else:
+                    failures[0] += 1
+
+    threads = [threading.Thread(target=worker) for _ in range(THREADS_PER_PROCESS)]
+    for thread in threads:
+        thread.start()
+    base = time.perf_counter() + (start_at - time.time())
+    for offset, method, path, body, headers in requests:
+        due = base + offset
+        delay = due - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+        work.put((due, method, path, body, headers))
+    for _ in threads:
+        work.put(None)
+    for thread in threads:
+        thread.join()
+    results.put((latencies, failures[0]))
+
+
+def _offer(port: int, rate: float, make_request) -> dict:
+    """Offer `rate` requests/s for STEP_SECONDS; what was answered and how fast."""
+    total = int(rate * STEP_SECONDS)
+    requests = [(index / rate, *make_request(index)) for index in range(total)]
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    start_at = time.time() + 0.5
+    processes = [
+        context.Process(
+            target=_client, args=(port, requests[p::CLIENT_PROCESSES], start_at, results)
+        )
+        for p in range(CLIENT_PROCESSES)
+    ]
+    for process in processes:
+        process.start()
+    outcomes = [results.get() for _ in processes]
+    for process in processes:
+        process.join()
+    latencies = sorted(latency for lats, _ in outcomes for latency in lats)
+    failures = sum(failed for _, failed in outcomes)
+    if not latencies:
+        return {"rate": rate, "ok": 0, "failed": failures, "p50_ms": None, "p99_ms": None}
+    return {
+        "rate": rate,
+        "ok": len(latencies),
+        "failed": failures,
+        "p50_ms": round(statistics.median(latencies) * 1000, 1),
+        "p99_ms": round(latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000, 1),
+        "offered": total,
+    }
+
+
+def _sustained(step: dict) -> bool:
+    return (
+        step["ok"] >= SUSTAINED * step.get("offered", 1)
+        and step["p99_ms"] is not None
+        and step["p99_ms"] <= P99_LIMIT_MS
+    )
+
+
+def _sweep(port: int, make_request, *, rates=RATES) -> tuple[float, dict | None, list[dict]]:
+    steps, best, best_step = [], 0.0, None
+    for rate in rates:
+        step = _offer(port, rate, make_request)
+        steps.append(step)
+        if not _sustained(step):
+            break
+        best, best_step = rate, step
+    return best, best_step, steps
+
+
+# --- widget in Chromium --------------------------------------------------------------------------
+
+
+def _widget_render_ms(base: str, publishable_key: str, runs: int = 20) -> float | None:
+    try:
+        from playwright.sync_api import sync_playwright
+
+        from tests.browser.conftest import CHROMIUM_ARGS, chromium_executable
+    except ImportError:
+        return None
+    page_html = (
+        "<html><body><script>window.t0 = performance.now();"
+        "document.addEventListener('superpayment:ready', function () {"
+        " window.t1 = performance.now(); });</script>"
+        f'<script src="{base}/widget.js" data-api-key="{publishable_key}" '
+        'data-amount="99.00" data-currency="EUR" data-order-id="BENCH"></script></body></html>'
+    )
+    timings = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium_executable(), args=CHROMIUM_ARGS
+        )
+        page = browser.new_page()
+        page.route(
+            base + "/__bench__",
+            lambda route: route.fulfill(content_type="text/html", body=page_html),
+        )
+        for _ in range(runs):
+            page.goto(base + "/__bench__")
+            page.wait_for_function("window.t1 !== undefined")
+            timings.append(page.evaluate("window.t1 - window.t0"))
+        browser.close()
+    return round(statistics.median(timings), 1)
+
+
+# --- run -----------------------------------------------------------------------------------------
+
+
+def run() -> dict:
+    from checkout.demo import DEMO_KEY_NAME
+    from tenants.keys import api_key_create
+    from vouchers.services import voucher_issue_bulk
+    from widget.assets import widget_current
+
+    _drop_bench_merchant()
+    merchant = provision_merchant(
+        slug=BENCH_SLUG, name="Bench Checkout", country="DE", default_currency="EUR"
+    ).merchant
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    key, _ = api_key_create(
+        merchant=merchant,
+        kind="publishable",
+        mode="test",
+        name=DEMO_KEY_NAME,
+        actor=None,
+        allowed_origins=[base],
+    )
+    with schema_context(merchant.schema_name):
+        codes = [
+            voucher.code
+            for voucher in voucher_issue_bulk(count=VOUCHERS, currency="EUR", amount=10**12)
+        ]
+    needed = int((sum(CONFIRM_RATES) + 2 * WARM_CONFIRM_RATE) * STEP_SECONDS)
+    started = time.perf_counter()
+    sessions = _prepare_sessions(merchant, needed, codes)
+    prepare_s = time.perf_counter() - started
+    connection.close()
+
+    server = _start_server(port)
+    try:
+        json_headers = {"Content-Type": "application/json", "Origin": base}
+
+        def confirm(index: int):
+            session_id, token = sessions[confirm.next]
+            confirm.next += 1
+            return (
+                "POST",
+                f"/checkout/pay/{BENCH_SLUG}/{session_id}/confirm",
+                json.dumps({"confirm_token": token}),
+                json_headers,
+            )
+
+        confirm.next = 0
+
+        def readyz(index: int):
+            return ("GET", "/readyz", None, {})
+
+        def healthz(index: int):
+            return ("GET", "/healthz", None, {})
+
+        # Warm every worker on every path first (imports, connections, caches): a worker's
+        # first requests take seconds.
+        for path in ("/readyz", "/healthz"):
+            _offer(port, 200, lambda i, p=path: ("GET", p, None, {}))
+        _offer(port, WARM_CONFIRM_RATE, confirm)
+        _offer(port, WARM_CONFIRM_RATE, confirm)
+        confirmed, confirm_step, confirm_steps = _sweep(port, confirm, rates=CONFIRM_RATES)
+        anchor, anchor_step, anchor_steps = _sweep(port, readyz)
+        trivial, trivial_step, _ = _sweep(port, healthz)
+        render_ms = _widget_render_ms(base, key.publishable_key)
+    finally:
+        server.terminate()
+        server.wait(20)
+        _drop_bench_merchant()
+
+    ratio = confirmed / anchor if anchor else 0.0
+    bundle = widget_current().bundle
+    workers = os.environ.get("WEB_CONCURRENCY", str((os.cpu_count() or 1) * 2 + 1))
+
+    def at(step):
+        return f"p50 {step['p50_ms']} ms, p99 {step['p99_ms']} ms" if step else "n/a"
+
+    lines = [
+        f"gunicorn workers: {workers}; {CLIENT_PROCESSES} client processes; steps of "
+        f"{STEP_SECONDS:.0f} s; sustained = >= {SUSTAINED:.0%} answered, "
+        f"p99 <= {P99_LIMIT_MS:.0f} ms",
+        f"anchor /readyz (1 query + Redis ping): {anchor:.0f} req/s sustained ({at(anchor_step)})",
+        f"/healthz (no I/O): {trivial:.0f} req/s sustained ({at(trivial_step)})",
+        f"checkout confirm: {confirmed:.0f} payments/s sustained ({at(confirm_step)})",
+        f"ratio confirm / anchor: {ratio:.0%} (goal >= 50%)",
+        f"widget loader: {bundle.gzip_bytes} bytes gzipped ({bundle.bytes} minified; budget 6144)",
+        f"widget: script start to button rendered in Chromium: median {render_ms} ms",
+        f"(prepared {needed} sessions with holds in {prepare_s:.1f} s)",
+    ]
+    return {
+        "lines": lines,
+        "confirm_per_s": confirmed,
+        "anchor_readyz_per_s": anchor,
+        "healthz_per_s": trivial,
+        "ratio": round(ratio, 3),
+        "confirm_steps": confirm_steps,
+        "anchor_steps": anchor_steps,
+        "widget_gzip_bytes": bundle.gzip_bytes,
+        "widget_render_ms": render_ms,
+    }

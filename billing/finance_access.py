@@ -1,0 +1,47 @@
+"""Who may use the finance console: active platform staff in the "finance" group, signed in
+with two factors. Anyone else: 404 (not staff) or 403 (staff without the group or MFA).
+Every finance page view is audited."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+
+from superpayment.admin_site import is_mfa_enabled
+from tenants.audit import AuditAction, audit_record
+
+FINANCE_GROUP = "finance"
+
+
+def is_finance(user) -> bool:
+    return (
+        user.is_authenticated
+        and user.is_active
+        and user.is_staff
+        and user.groups.filter(name=FINANCE_GROUP).exists()
+        and is_mfa_enabled(user)
+    )
+
+
+def finance_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    @login_required
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        user = request.user
+        if not user.is_staff:
+            raise Http404("No such page")
+        if not is_finance(user):
+            raise PermissionDenied("The finance console is for the finance team, with 2FA on.")
+        audit_record(
+            action=AuditAction.FINANCE_VIEWED,
+            request=request,
+            target=("finance.page", request.path),
+            details={"method": request.method, "query": request.GET.urlencode()[:500]},
+        )
+        return view(request, *args, **kwargs)
+
+    return wrapped

@@ -1,0 +1,11 @@
+from django import template
+
+from superpayment.money import amount_format
+
+register = template.Library()
+
+
+@register.filter
+def money(minor: int | None, currency: str) -> str:
+    """9900|money:"EUR" -> "€99.00"."""
+    return amount_format(int(minor or 0), currency)

@@ -1,0 +1,239 @@
+"""The payment frame: the platform's page inside the widget's modal, where codes are typed.
+
+GET  /checkout/pay/<slug>/<session>/                       the page
+POST /checkout/pay/<slug>/<session>/vouchers               add a code (its share is held)
+POST /checkout/pay/<slug>/<session>/vouchers/<id>/remove   drop a voucher
+POST /checkout/pay/<slug>/<session>/confirm                pay (idempotent per session)
+POST /checkout/pay/<slug>/<session>/release                closed unpaid: release the holds
+POST /checkout/pay/<slug>/<session>/forget                 forget the remembered voucher
+
+The page may be framed only by the origins its publishable key allows
+(`Content-Security-Policy: frame-ancestors …`); every other platform page keeps
+`X-Frame-Options: DENY`. The POST endpoints answer only the frame itself: the request's Origin
+must be the platform's own (so a shop's page cannot drive them, remembered voucher or not).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+
+from django.db import connection
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.clickjacking import xframe_options_exempt
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from checkout.errors import CheckoutError, CheckoutErrorCode
+from checkout.http import client_ip, domain_error_response, json_body, own_origin
+from checkout.models import CheckoutSession, Payment
+from checkout.objects import payment_object
+from checkout.payments import (
+    checkout_session_confirm,
+    checkout_session_plan,
+    checkout_session_release,
+    checkout_voucher_add,
+    checkout_voucher_remove,
+)
+from checkout.remember import (
+    cookie_name,
+    remember_cookie_clear,
+    remember_cookie_set,
+    remembered_voucher_create,
+    remembered_voucher_forget,
+    remembered_voucher_get,
+)
+from superpayment.errors import DomainError
+from superpayment.money import currency_exponent
+from tenants.models import ApiKey, Merchant
+from vouchers.holds import HoldPlan, voucher_held_elsewhere
+from vouchers.redemption import voucher_is_usable
+
+
+def _merchant_activate(slug: str) -> Merchant:
+    merchant = Merchant.objects.filter(slug=slug, is_template=False).first()
+    if merchant is None:
+        raise Http404("No such checkout.")
+    connection.set_tenant(merchant)
+    return merchant
+
+
+def _frame_ancestors(session: CheckoutSession) -> str:
+    key = (
+        ApiKey.objects.filter(pk=session.publishable_key_id, revoked_at__isnull=True).first()
+        if session.publishable_key_id
+        else None
+    )
+    origins = [origin for origin in (key.allowed_origins if key else []) if " " not in origin]
+    return " ".join(origins) if origins else "'none'"
+
+
+def _plan_data(plan: HoldPlan) -> dict:
+    return {
+        "amount": plan.amount,
+        "covered": plan.covered,
+        "remaining": plan.remaining,
+        "vouchers": [
+            {
+                "id": held.voucher_id,
+                "code_last4": held.code_last4,
+                "held": held.held,
+                "available": held.available,
+                "expires_at": held.expires_at.isoformat() if held.expires_at else None,
+            }
+            for held in plan.vouchers
+        ],
+    }
+
+
+def _remembered_offer(request: HttpRequest, merchant: Merchant, session: CheckoutSession):
+    """The device's remembered voucher for this merchant, if it can pay this session alone."""
+    remembered = remembered_voucher_get(
+        token=request.COOKIES.get(cookie_name(merchant.slug), ""), livemode=session.livemode
+    )
+    if remembered is None:
+        return None
+    voucher = remembered.voucher
+    now = timezone.now()
+    if not voucher_is_usable(voucher, currency=session.currency, now=now):
+        return None
+    held = voucher_held_elsewhere(voucher_pks=[voucher.pk], holder=session.public_id, now=now)
+    available = voucher.balance - held.get(voucher.pk, 0)
+    return {"code_last4": voucher.code_last4, "covers": available >= session.amount}
+
+
+@xframe_options_exempt
+@require_GET
+def checkout_frame(request: HttpRequest, slug: str, session_id: str) -> HttpResponse:
+    merchant = _merchant_activate(slug)
+    session = CheckoutSession.objects.filter(public_id=session_id).first()
+    if session is None:
+        raise Http404("No such checkout.")
+    now = timezone.now()
+    state = session.status
+    if state == CheckoutSession.Status.OPEN and session.expires_at <= now:
+        state = CheckoutSession.Status.EXPIRED
+    if not merchant.is_active:
+        state = "unavailable"
+    payment = Payment.objects.filter(session=session).first()
+    base = reverse("checkout_frame", kwargs={"slug": slug, "session_id": session_id})
+    context = {
+        "merchant": merchant,
+        "session": session,
+        "state": state,
+        "payment": payment,
+        "exponent": currency_exponent(session.currency),
+        "locale": (request.GET.get("locale") or "")[:35],
+        "base": base,
+        "plan": _plan_data(checkout_session_plan(session=session)) if state == "open" else None,
+        "remembered": _remembered_offer(request, merchant, session) if state == "open" else None,
+    }
+    response = render(request, "checkout/frame.html", context)
+    response["Content-Security-Policy"] = (
+        f"frame-ancestors {_frame_ancestors(session)}; default-src 'self'; "
+        "script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+        "base-uri 'none'; form-action 'self'"
+    )
+    response["Cache-Control"] = "no-store"
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def frame_endpoint(view: Callable) -> Callable:
+    """POST, from the frame itself only, JSON in and out, in the merchant's schema."""
+
+    @csrf_exempt
+    @require_POST
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, slug: str, session_id: str, **kwargs) -> HttpResponse:
+        if request.headers.get("Origin") != own_origin(request):
+            return JsonResponse(
+                {
+                    "error": {
+                        "type": "permission_error",
+                        "code": "origin_not_allowed",
+                        "message": "Only the payment page itself may do this.",
+                        "param": None,
+                        "errors": {},
+                    }
+                },
+                status=403,
+            )
+        merchant = _merchant_activate(slug)
+        data = json_body(request)
+        try:
+            if not merchant.is_active:
+                raise CheckoutError(
+                    CheckoutErrorCode.SESSION_NOT_FOUND,
+                    "This shop cannot take payments at the moment.",
+                )
+            if data is None:
+                raise CheckoutError(CheckoutErrorCode.REQUEST_INVALID, "Send a JSON object.")
+            return view(request, merchant, session_id, data, **kwargs)
+        except DomainError as exc:
+            return domain_error_response(exc)
+
+    return wrapper
+
+
+@frame_endpoint
+def frame_voucher_add(request, merchant, session_id, data) -> HttpResponse:
+    plan = checkout_voucher_add(
+        session_id=session_id, code=str(data.get("code") or "")[:100], client_ip=client_ip(request)
+    )
+    return JsonResponse(_plan_data(plan))
+
+
+@frame_endpoint
+def frame_voucher_remove(request, merchant, session_id, data, voucher_id: str) -> HttpResponse:
+    plan = checkout_voucher_remove(session_id=session_id, voucher_id=voucher_id)
+    return JsonResponse(_plan_data(plan))
+
+
+@frame_endpoint
+def frame_release(request, merchant, session_id, data) -> HttpResponse:
+    checkout_session_release(session_id=session_id)
+    return JsonResponse({"released": True})
+
+
+@frame_endpoint
+def frame_confirm(request, merchant, session_id, data) -> HttpResponse:
+    remembered = None
+    token = request.COOKIES.get(cookie_name(merchant.slug), "")
+    if data.get("use_remembered"):
+        session = CheckoutSession.objects.filter(public_id=session_id).first()
+        remembered = session and remembered_voucher_get(token=token, livemode=session.livemode)
+        if not remembered:
+            raise CheckoutError(
+                CheckoutErrorCode.REMEMBERED_VOUCHER_MISSING,
+                "This device no longer remembers a voucher; enter a code.",
+            )
+    payment = checkout_session_confirm(
+        merchant=merchant,
+        session_id=session_id,
+        confirm_token=str(data.get("confirm_token") or ""),
+        remembered=remembered,
+    )
+    response = JsonResponse({"payment": payment_object(payment, session_id=session_id)})
+    if data.get("remember") and not remembered:
+        new_token = remembered_voucher_create(payment=payment)
+        if new_token:
+            if token:
+                remembered_voucher_forget(token=token)
+            remember_cookie_set(
+                response, request=request, merchant_slug=merchant.slug, token=new_token
+            )
+    return response
+
+
+@frame_endpoint
+def frame_forget(request, merchant, session_id, data) -> HttpResponse:
+    token = request.COOKIES.get(cookie_name(merchant.slug), "")
+    if token:
+        remembered_voucher_forget(token=token)
+    response = JsonResponse({"forgotten": True})
+    remember_cookie_clear(response, request=request, merchant_slug=merchant.slug)
+    return response

@@ -1,0 +1,244 @@
+"""Paying a checkout session inside the payment frame.
+
+The shopper lists vouchers (each one holds its share of the amount, soonest-expiring first) and
+confirms. `checkout_session_confirm` then, in one transaction under the session's row lock:
+debits every held voucher (vouchers.holds -> vouchers.services), writes the commission ledger
+entry (billing, public schema), creates the Payment with its commission snapshot, completes the
+session and writes the `payment.succeeded` event (webhooks outbox). All of it or none of it.
+
+A confirm carries the session's confirm token; a second confirm of a completed session with the
+same token (a double click, a retried request) returns the payment the first one made.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hmac
+
+import structlog
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from billing.services import commission_record_payment
+from checkout.errors import CheckoutError, CheckoutErrorCode
+from checkout.models import CheckoutSession, Payment, RememberedVoucher, payment_public_id_new
+from checkout.objects import payment_object
+from checkout.sessions import session_assert_open
+from tenants.models import Merchant
+from vouchers.holds import (
+    HoldPlan,
+    voucher_hold_add,
+    voucher_hold_remove,
+    voucher_holds_plan,
+    voucher_holds_redeem,
+    voucher_holds_release,
+)
+from vouchers.throttle import code_attempt_failed, code_attempts_check
+from webhooks.services import event_record
+
+log = structlog.get_logger(__name__)
+
+# Refusals that say "this code is wrong": they count against the guessing throttle.
+WRONG_CODE_ERRORS = {"voucher_not_redeemable"}
+
+
+def session_locked(*, public_id: str) -> CheckoutSession:
+    session = CheckoutSession.objects.select_for_update().filter(public_id=public_id).first()
+    if session is None:
+        raise CheckoutError(
+            CheckoutErrorCode.SESSION_NOT_FOUND, "No such checkout session.", param="session"
+        )
+    return session
+
+
+def _throttle_scopes(session: CheckoutSession, client_ip: str) -> dict[str, str]:
+    return {
+        "session": session.public_id,
+        "ip": client_ip or "unknown",
+        "key": str(session.publishable_key_id or "none"),
+    }
+
+
+def checkout_voucher_add(
+    *, session_id: str, code: str, client_ip: str, now: datetime.datetime | None = None
+) -> HoldPlan:
+    """The shopper typed a code: list it on the session (its share held). Wrong codes answer the
+    uniform not-redeemable error and count against the guessing throttles."""
+    now = now or timezone.now()
+    session = CheckoutSession.objects.filter(public_id=session_id).first()
+    if session is None:
+        raise CheckoutError(
+            CheckoutErrorCode.SESSION_NOT_FOUND, "No such checkout session.", param="session"
+        )
+    session_assert_open(session, now=now)
+    scopes = _throttle_scopes(session, client_ip)
+    code_attempts_check(scopes=scopes)
+    try:
+        return voucher_hold_add(
+            holder=session.public_id,
+            code=code,
+            amount=session.amount,
+            currency=session.currency,
+            livemode=session.livemode,
+            order_id=session.order_id,
+            hold_until=session.expires_at,
+            now=now,
+        )
+    except Exception as exc:
+        if str(getattr(exc, "code", "")) in WRONG_CODE_ERRORS:
+            code_attempt_failed(scopes=scopes)
+        raise
+
+
+def checkout_voucher_remove(
+    *, session_id: str, voucher_id: str, now: datetime.datetime | None = None
+) -> HoldPlan:
+    now = now or timezone.now()
+    with transaction.atomic():
+        session = session_locked(public_id=session_id)
+        session_assert_open(session, now=now)
+        return voucher_hold_remove(
+            holder=session.public_id,
+            voucher_id=voucher_id,
+            amount=session.amount,
+            hold_until=session.expires_at,
+            now=now,
+        )
+
+
+def checkout_session_plan(*, session: CheckoutSession) -> HoldPlan:
+    return voucher_holds_plan(holder=session.public_id, amount=session.amount)
+
+
+def checkout_session_release(*, session_id: str) -> int:
+    """The shopper closed the frame without paying: release the session's holds (the session
+    stays open until it expires, so the shopper may come back)."""
+    return voucher_holds_release(holders=[session_id])
+
+
+def _commission_plan(entry) -> dict:
+    return {
+        "name": entry.plan_name,
+        "bps": entry.bps,
+        "fixed_fee": entry.fixed_fee,
+        "plan_id": entry.plan_id,
+    }
+
+
+def _confirm_locked(
+    *,
+    merchant: Merchant,
+    session: CheckoutSession,
+    remembered: RememberedVoucher | None,
+    now: datetime.datetime,
+) -> Payment:
+    session_assert_open(session, now=now)
+    if Payment.objects.filter(livemode=session.livemode, order_id=session.order_id).exists():
+        raise CheckoutError(
+            CheckoutErrorCode.ORDER_ALREADY_PAID,
+            f"Order {session.order_id} is already paid.",
+            param="order_id",
+        )
+    if remembered is not None:
+        voucher_holds_release(holders=[session.public_id])
+        voucher_hold_add(
+            holder=session.public_id,
+            code=remembered.voucher.code,
+            amount=session.amount,
+            currency=session.currency,
+            livemode=session.livemode,
+            order_id=session.order_id,
+            hold_until=session.expires_at,
+            now=now,
+        )
+        remembered.last_used_at = now
+        remembered.save(update_fields=["last_used_at"])
+    payment_id = payment_public_id_new()
+    debits = voucher_holds_redeem(
+        holder=session.public_id,
+        amount=session.amount,
+        currency=session.currency,
+        livemode=session.livemode,
+        reference=payment_id,
+        order_id=session.order_id,
+        hold_until=session.expires_at,
+        now=now,
+    )
+    commission = commission_record_payment(
+        merchant=merchant,
+        payment_id=payment_id,
+        amount=session.amount,
+        currency=session.currency,
+        livemode=session.livemode,
+        occurred_at=now,
+    )
+    payment = Payment.objects.create(
+        public_id=payment_id,
+        session=session,
+        livemode=session.livemode,
+        amount=session.amount,
+        currency=session.currency,
+        order_id=session.order_id,
+        tenders=[
+            {"voucher": debit.voucher_id, "code_last4": debit.code_last4, "amount": debit.amount}
+            for debit in debits
+        ],
+        commission_amount=commission.amount,
+        commission_plan=_commission_plan(commission),
+    )
+    session.status = CheckoutSession.Status.COMPLETED
+    session.completed_at = now
+    session.version += 1
+    session.save(update_fields=["status", "completed_at", "version", "updated_at"])
+    event_record(
+        event_type="payment.succeeded",
+        data_object=payment_object(payment, session_id=session.public_id),
+        livemode=payment.livemode,
+    )
+    return payment
+
+
+def checkout_session_confirm(
+    *,
+    merchant: Merchant,
+    session_id: str,
+    confirm_token: str,
+    remembered: RememberedVoucher | None = None,
+    now: datetime.datetime | None = None,
+) -> Payment:
+    """Pay the session with its held vouchers (or the remembered voucher): everything in one
+    transaction. Idempotent per session: a repeated confirm returns the first payment.
+    Runs in `merchant`'s schema (the caller activates it)."""
+    now = now or timezone.now()
+    try:
+        with transaction.atomic():
+            session = session_locked(public_id=session_id)
+            if not hmac.compare_digest(session.confirm_token, confirm_token or ""):
+                raise CheckoutError(
+                    CheckoutErrorCode.CONFIRM_TOKEN_INVALID,
+                    "This payment page is out of date; reload it.",
+                    param="confirm_token",
+                )
+            if session.status == CheckoutSession.Status.COMPLETED:
+                return Payment.objects.get(session=session)
+            payment = _confirm_locked(
+                merchant=merchant, session=session, remembered=remembered, now=now
+            )
+    except IntegrityError as exc:
+        # Two sessions of one order confirmed at once: the unique index let one through.
+        if "payment_order_once" in str(exc):
+            raise CheckoutError(
+                CheckoutErrorCode.ORDER_ALREADY_PAID,
+                "This order is already paid.",
+                param="order_id",
+            ) from exc
+        raise
+    log.info(
+        "payment_succeeded",
+        payment=payment.public_id,
+        session=session_id,
+        amount=payment.amount,
+        currency=payment.currency,
+        vouchers=len(payment.tenders),
+    )
+    return payment

@@ -1,0 +1,331 @@
+"""Opening checkout sessions, three ways (weakest first):
+
+1. from the page: publishable key + `data-amount`; the page's Origin must be one of the key's
+   allowed origins; the amount is what the page said (the webhook carries it: compare it);
+2. signed tag: as 1., plus `data-signature` over amount|currency|order_id|expires_at made with
+   the secret key (checkout.signing) — an edited amount is refused;
+3. server-created with the secret key (`POST /v1/checkout/sessions`); the page passes
+   `data-session="cs_…"` and the amount is authoritative.
+
+And expiring them: open sessions past their expiry turn `expired`, their holds are released and
+a `checkout.session.expired` event is written, in one transaction per batch.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import structlog
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from checkout.errors import CheckoutError, CheckoutErrorCode
+from checkout.models import CheckoutSession, Payment
+from checkout.objects import session_object
+from checkout.signing import tag_verify
+from superpayment.money import MoneyError, amount_parse, currency_validate
+from tenants.errors import ApiKeyError
+from tenants.keys import AuthenticatedKey, api_key_authenticate, origin_normalise
+from tenants.models import ApiKey
+from vouchers.holds import voucher_holds_release
+from webhooks.services import event_record
+
+log = structlog.get_logger(__name__)
+
+MAX_AMOUNT = 10**13
+ORDER_ID_PATTERN = re.compile(r"^[\x21-\x7e]{1,64}$")  # printable ASCII, no spaces
+MIN_TTL = datetime.timedelta(minutes=5)
+MAX_TTL = datetime.timedelta(hours=24)
+EXPIRY_BATCH_SIZE = 200
+
+
+def session_ttl_default() -> datetime.timedelta:
+    return datetime.timedelta(seconds=settings.CHECKOUT_SESSION_TTL_SECONDS)
+
+
+def _amount_validate(amount: object) -> int:
+    if isinstance(amount, bool) or not isinstance(amount, int) or not 0 < amount <= MAX_AMOUNT:
+        raise CheckoutError(
+            CheckoutErrorCode.AMOUNT_INVALID,
+            f"The amount is a whole number of minor units from 1 to {MAX_AMOUNT}.",
+            param="amount",
+        )
+    return amount
+
+
+def _currency_validate(currency: str) -> str:
+    try:
+        return currency_validate(currency)
+    except MoneyError as exc:
+        raise CheckoutError(CheckoutErrorCode.CURRENCY_INVALID, str(exc), param="currency") from exc
+
+
+def _order_id_validate(order_id: object) -> str:
+    if not isinstance(order_id, str) or not ORDER_ID_PATTERN.match(order_id):
+        raise CheckoutError(
+            CheckoutErrorCode.ORDER_ID_INVALID,
+            "The order id is 1 to 64 printable characters without spaces.",
+            param="order_id",
+        )
+    return order_id
+
+
+def _url_validate(url: object, *, param: str) -> str:
+    if url in (None, ""):
+        return ""
+    parts = urlsplit(url) if isinstance(url, str) else None
+    if (
+        parts is None
+        or parts.scheme not in ("http", "https")
+        or not parts.netloc
+        or len(url) > 2000
+    ):
+        raise CheckoutError(
+            CheckoutErrorCode.URL_INVALID, f"{param} must be an http(s) URL.", param=param
+        )
+    return url
+
+
+def _ttl_validate(expires_in: object) -> datetime.timedelta:
+    if expires_in is None:
+        return session_ttl_default()
+    low, high = int(MIN_TTL.total_seconds()), int(MAX_TTL.total_seconds())
+    if (
+        isinstance(expires_in, bool)
+        or not isinstance(expires_in, int)
+        or not low <= expires_in <= high
+    ):
+        raise CheckoutError(
+            CheckoutErrorCode.EXPIRES_IN_INVALID,
+            f"expires_in is a number of seconds from {low} (5 minutes) to {high} (24 hours).",
+            param="expires_in",
+        )
+    return datetime.timedelta(seconds=expires_in)
+
+
+def _order_assert_unpaid(*, livemode: bool, order_id: str) -> None:
+    if Payment.objects.filter(livemode=livemode, order_id=order_id).exists():
+        raise CheckoutError(
+            CheckoutErrorCode.ORDER_ALREADY_PAID,
+            f"Order {order_id} is already paid.",
+            param="order_id",
+        )
+
+
+def checkout_session_create(
+    *,
+    livemode: bool,
+    amount: int,
+    currency: str,
+    order_id: str,
+    source: CheckoutSession.Source,
+    expires_in: int | None = None,
+    expires_at: datetime.datetime | None = None,
+    success_url: str = "",
+    cancel_url: str = "",
+    origin: str = "",
+    publishable_key_id: int | None = None,
+    now: datetime.datetime | None = None,
+) -> CheckoutSession:
+    """A new open session in the active merchant's schema. Refused for an order already paid.
+    Expires after `expires_in` seconds (default CHECKOUT_SESSION_TTL_SECONDS), or at
+    `expires_at` if that is sooner (a signed tag's own expiry)."""
+    now = now or timezone.now()
+    order_id = _order_id_validate(order_id)
+    session_expiry = now + _ttl_validate(expires_in)
+    if expires_at is not None:
+        session_expiry = min(session_expiry, expires_at)
+    _order_assert_unpaid(livemode=livemode, order_id=order_id)
+    session = CheckoutSession.objects.create(
+        livemode=livemode,
+        source=source,
+        amount=_amount_validate(amount),
+        currency=_currency_validate(currency),
+        order_id=order_id,
+        success_url=_url_validate(success_url, param="success_url"),
+        cancel_url=_url_validate(cancel_url, param="cancel_url"),
+        origin=origin,
+        publishable_key_id=publishable_key_id,
+        expires_at=session_expiry,
+    )
+    log.info("checkout_session_created", session=session.public_id, source=source)
+    return session
+
+
+def checkout_session_get(*, public_id: str, livemode: bool) -> CheckoutSession:
+    session = CheckoutSession.objects.filter(public_id=public_id, livemode=livemode).first()
+    if session is None:
+        raise CheckoutError(
+            CheckoutErrorCode.SESSION_NOT_FOUND, "No such checkout session.", param="session"
+        )
+    return session
+
+
+def session_assert_open(session: CheckoutSession, *, now: datetime.datetime) -> None:
+    if session.status == CheckoutSession.Status.COMPLETED:
+        raise CheckoutError(
+            CheckoutErrorCode.SESSION_COMPLETED, "This checkout is already paid.", param="session"
+        )
+    if session.status == CheckoutSession.Status.EXPIRED or session.expires_at <= now:
+        raise CheckoutError(
+            CheckoutErrorCode.SESSION_EXPIRED,
+            "This checkout has expired; reload the page to start again.",
+            param="session",
+        )
+
+
+# --- from the widget -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WidgetRequest:
+    """What widget.js sends when the shopper clicks: the tag's data-* attributes."""
+
+    api_key: str
+    origin: str
+    amount: str = ""
+    currency: str = ""
+    order_id: str = ""
+    session: str = ""
+    signature: str = ""
+    expires_at: str = ""
+    success_url: str = ""
+    cancel_url: str = ""
+
+
+def widget_key_authenticate(*, raw_key: str, origin: str) -> AuthenticatedKey:
+    """The publishable key's merchant and mode, if the page's origin is one of the key's allowed
+    origins. Activates the merchant's schema."""
+    authenticated = api_key_authenticate(raw_key, kind=ApiKey.Kind.PUBLISHABLE)
+    try:
+        page_origin = origin_normalise(origin) if origin else ""
+    except ApiKeyError:
+        page_origin = ""
+    if not page_origin or page_origin not in authenticated.key.allowed_origins:
+        raise CheckoutError(
+            CheckoutErrorCode.ORIGIN_NOT_ALLOWED,
+            f"This page's origin ({origin or 'none'}) is not allowed for this publishable key. "
+            "Add it to the key's allowed origins in the dashboard (Developers > API keys).",
+            param="origin",
+        )
+    connection.set_tenant(authenticated.merchant)
+    return authenticated
+
+
+def _widget_amount(text: str, currency: str) -> int:
+    try:
+        return amount_parse(text, currency)
+    except MoneyError as exc:
+        raise CheckoutError(
+            CheckoutErrorCode.AMOUNT_INVALID, f"data-amount: {exc}", param="amount"
+        ) from exc
+
+
+@transaction.atomic
+def checkout_session_open_from_widget(
+    *, request: WidgetRequest, now: datetime.datetime | None = None
+) -> CheckoutSession:
+    """Open (or, with data-session, attach to) a session for the widget on the shopper's page.
+    Raises ApiKeyError for a bad key or suspended merchant, CheckoutError otherwise."""
+    now = now or timezone.now()
+    authenticated = widget_key_authenticate(raw_key=request.api_key, origin=request.origin)
+    origin = origin_normalise(request.origin)
+    livemode = authenticated.livemode
+    if request.session:
+        session = (
+            CheckoutSession.objects.select_for_update()
+            .filter(public_id=request.session, livemode=livemode)
+            .first()
+        )
+        if session is None:
+            raise CheckoutError(
+                CheckoutErrorCode.SESSION_NOT_FOUND, "No such checkout session.", param="session"
+            )
+        session_assert_open(session, now=now)
+        if session.origin and session.origin != origin:
+            raise CheckoutError(
+                CheckoutErrorCode.ORIGIN_NOT_ALLOWED,
+                "This checkout session was opened on another site.",
+                param="session",
+            )
+        if not session.origin or session.publishable_key_id != authenticated.key.pk:
+            session.origin = origin
+            session.publishable_key_id = authenticated.key.pk
+            session.save(update_fields=["origin", "publishable_key_id", "updated_at"])
+        return session
+    currency = _currency_validate(request.currency or authenticated.merchant.default_currency)
+    amount = _amount_validate(_widget_amount(request.amount, currency))
+    order_id = _order_id_validate(request.order_id)
+    source, tag_expiry = CheckoutSession.Source.PAGE, None
+    if request.signature:
+        try:
+            expires_at = int(request.expires_at)
+        except ValueError:
+            raise CheckoutError(
+                CheckoutErrorCode.SIGNATURE_INVALID,
+                "A signed tag needs data-expires-at (Unix seconds).",
+                param="expires_at",
+            ) from None
+        tag_verify(
+            merchant=authenticated.merchant,
+            livemode=livemode,
+            signature=request.signature,
+            amount=amount,
+            currency=currency,
+            order_id=order_id,
+            expires_at=expires_at,
+            now=now,
+        )
+        source = CheckoutSession.Source.SIGNED
+        tag_expiry = datetime.datetime.fromtimestamp(expires_at, tz=datetime.UTC)
+    return checkout_session_create(
+        livemode=livemode,
+        amount=amount,
+        currency=currency,
+        order_id=order_id,
+        source=source,
+        expires_at=tag_expiry,
+        success_url=request.success_url,
+        cancel_url=request.cancel_url,
+        origin=origin,
+        publishable_key_id=authenticated.key.pk,
+        now=now,
+    )
+
+
+# --- expiry ------------------------------------------------------------------------------------
+
+
+def checkout_sessions_expire_due(*, now: datetime.datetime | None = None) -> int:
+    """Expire every open session past its expiry: status, version, holds released, and a
+    `checkout.session.expired` event, batch by batch. Rows another transaction holds (a payment
+    in progress) are left for the next run; running it twice expires nothing twice."""
+    now = now or timezone.now()
+    expired = 0
+    while True:
+        with transaction.atomic():
+            due = list(
+                CheckoutSession.objects.select_for_update(skip_locked=True)
+                .filter(status=CheckoutSession.Status.OPEN, expires_at__lte=now)
+                .order_by("pk")[:EXPIRY_BATCH_SIZE]
+            )
+            for session in due:
+                session.status = CheckoutSession.Status.EXPIRED
+                session.version += 1
+                session.save(update_fields=["status", "version", "updated_at"])
+                event_record(
+                    event_type="checkout.session.expired",
+                    data_object=session_object(session),
+                    livemode=session.livemode,
+                )
+            voucher_holds_release(holders=[session.public_id for session in due])
+        expired += len(due)
+        if len(due) < EXPIRY_BATCH_SIZE:
+            break
+    if expired:
+        log.info("checkout_sessions_expired", count=expired)
+    return expired

@@ -1,0 +1,111 @@
+"""The merchant's Billing pages and the finance console's permissions."""
+
+from __future__ import annotations
+
+import pytest
+from allauth.mfa.models import Authenticator
+from django.contrib.auth.models import Group
+from django.urls import reverse
+
+from billing.models import Invoice
+from tenants.models import AuditLog
+from tests.billing.support import open_invoice, pay
+from tests.conftest import member_of
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_owner_sees_running_commission_invoices_pdf_and_csv(client, merchant_a, owner_a):
+    pay(merchant_a, "run1", 10_000, when=None)
+    invoice = open_invoice(merchant_a, total=4321)
+    Invoice.objects.filter(pk=invoice.pk).update(stripe_hosted_url="https://pay.example/x")
+    client.force_login(owner_a)
+    page = client.get(reverse("portal:billing", kwargs={"slug": merchant_a.slug}))
+    assert page.status_code == 200
+    assert "SP-2026-900001" in page.content.decode()
+    assert "https://pay.example/x" in page.content.decode()
+    kwargs = {"slug": merchant_a.slug, "invoice_id": invoice.pk}
+    html = client.get(reverse("portal:billing_invoice", kwargs=kwargs)).content.decode()
+    assert "€43.21" in html and "placeholder" in html
+    pdf = client.get(reverse("portal:billing_invoice_pdf", kwargs=kwargs))
+    assert pdf["Content-Type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF-")
+    csv = client.get(reverse("portal:billing_invoice_csv", kwargs=kwargs))
+    assert b"".join(csv.streaming_content).decode().splitlines()[0].startswith("occurred_at,kind")
+
+
+@pytest.mark.parametrize("role", ["viewer", "developer"])
+def test_roles_without_billing_get_403(client, merchant_a, role):
+    client.force_login(member_of(merchant_a, role))
+    assert (
+        client.get(reverse("portal:billing", kwargs={"slug": merchant_a.slug})).status_code == 403
+    )
+
+
+def test_drafts_are_not_shown_to_merchants(client, merchant_a, owner_a):
+    from datetime import date
+
+    draft = Invoice.objects.create(
+        merchant=merchant_a,
+        currency="EUR",
+        period_start=date(2025, 5, 1),
+        period_end=date(2025, 6, 1),
+    )
+    client.force_login(owner_a)
+    url = reverse(
+        "portal:billing_invoice", kwargs={"slug": merchant_a.slug, "invoice_id": draft.pk}
+    )
+    assert client.get(url).status_code == 404
+
+
+def _staff(*, finance: bool, mfa: bool):
+    user = UserFactory(is_staff=True)
+    if finance:
+        user.groups.add(Group.objects.get_or_create(name="finance")[0])
+    if mfa:
+        Authenticator.objects.create(user=user, type=Authenticator.Type.TOTP, data={"secret": "x"})
+    return user
+
+
+FINANCE_PAGES = ["finance_home", "finance_invoices", "finance_run", "finance_liability"]
+
+
+@pytest.mark.parametrize("name", FINANCE_PAGES)
+def test_finance_console_refuses_merchants_and_non_finance_staff(client, merchant_a, owner_a, name):
+    url = reverse(name)
+    client.force_login(owner_a)
+    assert client.get(url).status_code == 404
+    client.force_login(_staff(finance=False, mfa=True))
+    assert client.get(url).status_code == 403
+    client.force_login(_staff(finance=True, mfa=False))
+    assert client.get(url).status_code == 403
+    client.logout()
+    assert client.get(url).status_code == 302
+
+
+def test_finance_staff_filter_export_drill_down_and_void(client, merchant_a, merchant_b):
+    one = open_invoice(merchant_a, total=1000)
+    open_invoice(merchant_b, number="SP-2026-900002", total=2500)
+    user = _staff(finance=True, mfa=True)
+    client.force_login(user)
+    page = client.get(reverse("finance_invoices"), {"merchant": merchant_a.slug, "status": "open"})
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert "SP-2026-900001" in body and "SP-2026-900002" not in body
+    csv = client.get(reverse("finance_invoices"), {"format": "csv", "currency": "EUR"})
+    rows = b"".join(csv.streaming_content).decode().splitlines()
+    assert rows[0].startswith("number,merchant")
+    assert {r.split(",")[0] for r in rows[1:]} >= {"SP-2026-900001", "SP-2026-900002"}
+    assert client.get(reverse("finance_invoice", args=[one.pk])).status_code == 200
+    assert client.get(reverse("finance_home")).status_code == 200
+    # Void needs a reason.
+    client.post(reverse("finance_invoice_action", args=[one.pk, "void"]), {"reason": ""})
+    one.refresh_from_db()
+    assert one.status == "open"
+    client.post(reverse("finance_invoice_action", args=[one.pk, "void"]), {"reason": "duplicate"})
+    one.refresh_from_db()
+    assert (one.status, one.status_reason) == ("void", "duplicate")
+    voided = AuditLog.objects.get(action="invoice.voided", target_id=str(one.pk))
+    assert (voided.actor_id, voided.details["reason"]) == (user.pk, "duplicate")
+    assert AuditLog.objects.filter(action="finance.viewed", actor=user).count() >= 4

@@ -1,0 +1,235 @@
+"""Request and response shapes of the vouchers API (they also document it in OpenAPI)."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from vouchers.codes import DEFAULT_RANDOM_LENGTH, code_format
+from vouchers.job_models import VoucherJob
+from vouchers.models import Voucher, VoucherLedgerEntry
+from vouchers.representation import timestamp, voucher_api_object
+
+__all__ = ["timestamp"]
+
+# What a merchant may set a voucher's status to: disable it, or enable it again.
+STATUS_CHANGES = [Voucher.Status.ACTIVE.value, Voucher.Status.DISABLED.value]
+
+# --- requests -----------------------------------------------------------------------------------
+
+
+class _TermsSerializer(serializers.Serializer):
+    currency = serializers.CharField(max_length=3, help_text="ISO 4217, e.g. EUR.")
+    amount = serializers.IntegerField(
+        help_text="Initial value in minor units (9900 = 99.00 EUR; JPY has no minor unit)."
+    )
+    valid_from = serializers.DateTimeField(
+        required=False, allow_null=True, help_text="Usable from this instant (ISO 8601)."
+    )
+    expires_at = serializers.DateTimeField(
+        required=False, allow_null=True, help_text="Expires at this instant (ISO 8601)."
+    )
+    rules = serializers.JSONField(
+        required=False,
+        allow_null=True,
+        help_text=(
+            "Redemption rules: `min_order_amount` (int), `max_redemptions` (int ≥ 1), "
+            "`single_use` (bool), `order_id_prefix` (text). Unknown keys are refused."
+        ),
+    )
+    metadata = serializers.JSONField(
+        required=False,
+        allow_null=True,
+        help_text="Up to 50 text keys (≤ 40 characters) with text values (≤ 500), 8 KB in all.",
+    )
+    prefix = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Letters or digits put before the random part of a generated code (≤ 12).",
+    )
+    length = serializers.IntegerField(
+        required=False,
+        default=DEFAULT_RANDOM_LENGTH,
+        help_text="Random characters of a generated code: 13 (60 bits) to 32; default 16.",
+    )
+
+
+class VoucherCreateSerializer(_TermsSerializer):
+    code = serializers.CharField(
+        required=False,
+        help_text=(
+            "Your own code (12 to 64 letters or digits; dashes and spaces ignored), e.g. when "
+            "moving vouchers from another system. Omit it to have a code generated."
+        ),
+    )
+
+
+class VoucherBulkCreateSerializer(_TermsSerializer):
+    count = serializers.IntegerField(
+        help_text=(
+            "How many vouchers, 1 to 100,000. Up to 1,000 are issued at once (201, with their "
+            "codes); more are issued by a background job (202, a `voucher_job`)."
+        )
+    )
+
+
+class VoucherUpdateSerializer(serializers.Serializer):
+    expires_at = serializers.DateTimeField(
+        required=False, allow_null=True, help_text="New expiry; null removes it."
+    )
+    status = serializers.ChoiceField(
+        required=False,
+        choices=STATUS_CHANGES,
+        help_text="`disabled` stops the voucher from paying; `active` enables it again.",
+    )
+    metadata = serializers.JSONField(
+        required=False,
+        help_text="Keys to set; a key set to an empty string or null is removed.",
+    )
+
+
+class VoucherAdjustSerializer(serializers.Serializer):
+    amount = serializers.IntegerField(
+        help_text="Signed change in minor units: 500 adds 5.00, -500 takes 5.00 away."
+    )
+    reason = serializers.CharField(
+        max_length=500, help_text="Why: kept in the voucher's ledger with the key that did it."
+    )
+
+
+class VoucherBalanceCheckSerializer(serializers.Serializer):
+    code = serializers.CharField(max_length=100, help_text="The voucher code as typed.")
+    currency = serializers.CharField(
+        max_length=3, required=False, help_text="Only a voucher in this currency answers."
+    )
+
+
+# --- responses ----------------------------------------------------------------------------------
+
+
+class VoucherSerializer(serializers.Serializer):
+    """A voucher; its full code appears only in the answer that created it."""
+
+    id = serializers.CharField(help_text="`vch_…`")
+    object = serializers.CharField(help_text='Always "voucher".')
+    code_last4 = serializers.CharField(help_text="The last 4 characters of the code.")
+    currency = serializers.CharField()
+    initial_amount = serializers.IntegerField(help_text="Minor units.")
+    balance = serializers.IntegerField(help_text="Minor units still to spend.")
+    status = serializers.ChoiceField(choices=Voucher.Status.choices)
+    livemode = serializers.BooleanField()
+    valid_from = serializers.DateTimeField(allow_null=True)
+    expires_at = serializers.DateTimeField(allow_null=True)
+    rules = serializers.DictField()
+    metadata = serializers.DictField(child=serializers.CharField())
+    redemption_count = serializers.IntegerField()
+    version = serializers.IntegerField(
+        help_text="Raised on every change; webhook events carry it so stale ones can be dropped."
+    )
+    created = serializers.DateTimeField()
+
+    def to_representation(self, instance: Voucher) -> dict:
+        return voucher_api_object(instance)
+
+
+class VoucherCreatedSerializer(VoucherSerializer):
+    code = serializers.CharField(
+        help_text="The full code, grouped for reading (`XXXX-XXXX-XXXX-XXXX`). Shown only here."
+    )
+
+    def to_representation(self, instance: Voucher) -> dict:
+        return dict(voucher_api_object(instance), code=code_format(instance.code))
+
+
+class VoucherListSerializer(serializers.Serializer):
+    object = serializers.CharField(help_text='Always "list".')
+    data = VoucherSerializer(many=True)
+    has_more = serializers.BooleanField()
+    next_cursor = serializers.CharField(allow_null=True)
+
+
+class VoucherBulkResultSerializer(serializers.Serializer):
+    object = serializers.CharField(help_text='Always "list".')
+    data = VoucherCreatedSerializer(many=True)
+
+
+class VoucherJobSerializer(serializers.Serializer):
+    id = serializers.CharField(help_text="`vjob_…`")
+    object = serializers.CharField(help_text='Always "voucher_job".')
+    status = serializers.ChoiceField(choices=VoucherJob.Status.choices)
+    count = serializers.IntegerField(help_text="Vouchers requested.")
+    issued_count = serializers.IntegerField(help_text="Vouchers issued so far.")
+    livemode = serializers.BooleanField()
+    error = serializers.CharField(allow_null=True)
+    created = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+    def to_representation(self, job: VoucherJob) -> dict:
+        return {
+            "id": job.public_id,
+            "object": "voucher_job",
+            "status": job.status,
+            "count": job.count,
+            "issued_count": job.issued_count,
+            "livemode": job.livemode,
+            "error": job.error or None,
+            "created": timestamp(job.created_at),
+            "started_at": timestamp(job.started_at),
+            "finished_at": timestamp(job.finished_at),
+        }
+
+
+class VoucherCodeSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    code = serializers.CharField()
+
+    def to_representation(self, voucher: Voucher) -> dict:
+        return {"id": voucher.public_id, "code": code_format(voucher.code)}
+
+
+class VoucherCodeListSerializer(serializers.Serializer):
+    object = serializers.CharField(help_text='Always "list".')
+    data = VoucherCodeSerializer(many=True)
+    has_more = serializers.BooleanField()
+    next_cursor = serializers.CharField(allow_null=True)
+
+
+class LedgerEntrySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    object = serializers.CharField(help_text='Always "voucher_ledger_entry".')
+    kind = serializers.ChoiceField(choices=VoucherLedgerEntry.Kind.choices)
+    amount = serializers.IntegerField(help_text="Signed change in minor units.")
+    balance_after = serializers.IntegerField()
+    reason = serializers.CharField()
+    reference = serializers.CharField(help_text="The payment it belongs to, if any.")
+    order_id = serializers.CharField()
+    created = serializers.DateTimeField()
+
+    def to_representation(self, entry: VoucherLedgerEntry) -> dict:
+        return {
+            "id": entry.pk,
+            "object": "voucher_ledger_entry",
+            "kind": entry.kind,
+            "amount": entry.amount,
+            "balance_after": entry.balance_after,
+            "reason": entry.reason,
+            "reference": entry.reference,
+            "order_id": entry.order_id,
+            "created": timestamp(entry.created_at),
+        }
+
+
+class LedgerEntryListSerializer(serializers.Serializer):
+    object = serializers.CharField(help_text='Always "list".')
+    data = LedgerEntrySerializer(many=True)
+    has_more = serializers.BooleanField()
+    next_cursor = serializers.CharField(allow_null=True)
+
+
+class VoucherBalanceSerializer(serializers.Serializer):
+    object = serializers.CharField(help_text='Always "voucher_balance".')
+    code_last4 = serializers.CharField()
+    balance = serializers.IntegerField()
+    currency = serializers.CharField()
+    expires_at = serializers.DateTimeField(allow_null=True)

@@ -1,0 +1,283 @@
+"""Holds: a checkout reserves the share of each voucher it plans to spend.
+
+A holder (a checkout session) lists one or more vouchers. Their shares are allocated soonest-
+expiring first (a voucher without expiry last), each up to what is *available*: its balance
+minus what other holders' unexpired holds reserve. Every change re-allocates under row locks
+taken in primary-key order (`SELECT … FOR UPDATE`), so two checkouts adding the same voucher at
+once see each other's holds. Redeeming the held vouchers (`voucher_holds_redeem`) debits them
+through `vouchers.services.voucher_redeem` with those exact shares and drops the holds, in the
+caller's transaction.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import Q, Sum
+from django.utils import timezone
+
+from vouchers.codes import code_last4, code_normalise
+from vouchers.errors import VoucherError, VoucherErrorCode
+from vouchers.hold_models import VoucherHold
+from vouchers.models import Voucher
+from vouchers.redemption import VoucherTender, redemption_refusal
+from vouchers.services import MAX_TENDERS, VoucherDebit, voucher_redeem
+
+FAR_FUTURE = datetime.datetime.max.replace(tzinfo=datetime.UTC)
+
+
+@dataclass(frozen=True)
+class HeldVoucher:
+    """One voucher listed by a holder: what it reserves and what it could still give."""
+
+    voucher_id: str
+    code_last4: str
+    currency: str
+    held: int
+    available: int
+    expires_at: datetime.datetime | None
+
+
+@dataclass(frozen=True)
+class HoldPlan:
+    vouchers: list[HeldVoucher]
+    amount: int
+
+    @property
+    def covered(self) -> int:
+        return sum(voucher.held for voucher in self.vouchers)
+
+    @property
+    def remaining(self) -> int:
+        return self.amount - self.covered
+
+
+def _locked(pks: Iterable[int]) -> list[Voucher]:
+    return list(Voucher.objects.select_for_update().filter(pk__in=list(pks)).order_by("pk"))
+
+
+def _held_by_others(*, vouchers: list[Voucher], holder: str, now: datetime.datetime) -> dict:
+    rows = (
+        VoucherHold.objects.filter(voucher__in=vouchers, expires_at__gt=now)
+        .exclude(holder=holder)
+        .values("voucher_id")
+        .annotate(total=Sum("amount"))
+    )
+    return {row["voucher_id"]: row["total"] for row in rows}
+
+
+def _expiry_order(voucher: Voucher) -> tuple:
+    return (voucher.expires_at or FAR_FUTURE, voucher.pk)
+
+
+def _allocate(
+    *,
+    holder: str,
+    vouchers: list[Voucher],
+    amount: int,
+    hold_until: datetime.datetime,
+    now: datetime.datetime,
+) -> HoldPlan:
+    """Share `amount` over `vouchers` (locked by the caller), soonest-expiring first, and store
+    the holds."""
+    others = _held_by_others(vouchers=vouchers, holder=holder, now=now)
+    remaining = amount
+    listed = []
+    for voucher in sorted(vouchers, key=_expiry_order):
+        available = max(0, voucher.balance - others.get(voucher.pk, 0))
+        share = min(available, remaining)
+        remaining -= share
+        VoucherHold.objects.update_or_create(
+            voucher=voucher, holder=holder, defaults={"amount": share, "expires_at": hold_until}
+        )
+        listed.append(
+            HeldVoucher(
+                voucher_id=voucher.public_id,
+                code_last4=code_last4(voucher.code),
+                currency=voucher.currency,
+                held=share,
+                available=available,
+                expires_at=voucher.expires_at,
+            )
+        )
+    return HoldPlan(vouchers=listed, amount=amount)
+
+
+def _holder_voucher_pks(holder: str) -> list[int]:
+    return list(VoucherHold.objects.filter(holder=holder).values_list("voucher_id", flat=True))
+
+
+@transaction.atomic
+def voucher_hold_add(
+    *,
+    holder: str,
+    code: str,
+    amount: int,
+    currency: str,
+    livemode: bool,
+    order_id: str,
+    hold_until: datetime.datetime,
+    now: datetime.datetime | None = None,
+) -> HoldPlan:
+    """List the voucher `code` for `holder`'s payment of `amount` and re-allocate every listed
+    voucher's share. Unknown and unusable codes answer the uniform not-redeemable error."""
+    now = now or timezone.now()
+    normalised = code_normalise(code)
+    voucher = Voucher.objects.filter(code=normalised, livemode=livemode).first()
+    refusal = redemption_refusal(
+        voucher=voucher,
+        tender=VoucherTender(code=normalised, param="code"),
+        amount=0,
+        currency=currency,
+        order_amount=amount,
+        order_id=order_id,
+        now=now,
+    )
+    if refusal is not None:
+        raise refusal
+    pks = _holder_voucher_pks(holder)
+    if voucher.pk in pks:
+        raise VoucherError(
+            VoucherErrorCode.VOUCHER_DUPLICATE, "This voucher is already added.", param="code"
+        )
+    if len(pks) >= MAX_TENDERS:
+        raise VoucherError(
+            VoucherErrorCode.CODE_INVALID,
+            f"Pay with at most {MAX_TENDERS} vouchers.",
+            param="code",
+        )
+    vouchers = _locked([*pks, voucher.pk])
+    plan = _allocate(
+        holder=holder, vouchers=vouchers, amount=amount, hold_until=hold_until, now=now
+    )
+    added = next(held for held in plan.vouchers if held.voucher_id == voucher.public_id)
+    if added.available == 0:
+        raise VoucherError(
+            VoucherErrorCode.INSUFFICIENT_BALANCE,
+            f"Voucher …{added.code_last4} has nothing left to spend right now.",
+            param="code",
+        )
+    return plan
+
+
+@transaction.atomic
+def voucher_hold_remove(
+    *,
+    holder: str,
+    voucher_id: str,
+    amount: int,
+    hold_until: datetime.datetime,
+    now: datetime.datetime | None = None,
+) -> HoldPlan:
+    """Drop one voucher from `holder`'s list (releasing its hold) and re-allocate the rest."""
+    now = now or timezone.now()
+    VoucherHold.objects.filter(holder=holder, voucher__public_id=voucher_id).delete()
+    vouchers = _locked(_holder_voucher_pks(holder))
+    return _allocate(
+        holder=holder, vouchers=vouchers, amount=amount, hold_until=hold_until, now=now
+    )
+
+
+def voucher_holds_plan(
+    *, holder: str, amount: int, now: datetime.datetime | None = None
+) -> HoldPlan:
+    """The holder's vouchers as they stand (no lock, nothing stored), soonest-expiring first."""
+    now = now or timezone.now()
+    holds = {
+        hold.voucher_id: hold
+        for hold in VoucherHold.objects.filter(holder=holder).select_related("voucher")
+    }
+    vouchers = [hold.voucher for hold in holds.values()]
+    others = _held_by_others(vouchers=vouchers, holder=holder, now=now)
+    listed = [
+        HeldVoucher(
+            voucher_id=voucher.public_id,
+            code_last4=code_last4(voucher.code),
+            currency=voucher.currency,
+            held=holds[voucher.pk].amount,
+            available=max(0, voucher.balance - others.get(voucher.pk, 0)),
+            expires_at=voucher.expires_at,
+        )
+        for voucher in sorted(vouchers, key=_expiry_order)
+    ]
+    return HoldPlan(vouchers=listed, amount=amount)
+
+
+def voucher_holds_release(*, holders: Iterable[str]) -> int:
+    """Drop every hold of these holders (a checkout expired or completed)."""
+    deleted, _ = VoucherHold.objects.filter(holder__in=list(holders)).delete()
+    return deleted
+
+
+def voucher_holds_purge_expired(*, now: datetime.datetime | None = None) -> int:
+    """Housekeeping: expired holds reserve nothing; delete them."""
+    deleted, _ = VoucherHold.objects.filter(expires_at__lte=now or timezone.now()).delete()
+    return deleted
+
+
+def voucher_holds_redeem(
+    *,
+    holder: str,
+    amount: int,
+    currency: str,
+    livemode: bool,
+    reference: str,
+    order_id: str,
+    hold_until: datetime.datetime,
+    now: datetime.datetime | None = None,
+) -> list[VoucherDebit]:
+    """Pay `amount` with the holder's vouchers: shares re-allocated under row locks (balances
+    may have moved since they were listed), every voucher debited or none, holds dropped.
+    Runs in the caller's transaction (it must be inside one)."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("voucher_holds_redeem runs inside the caller's transaction")
+    now = now or timezone.now()
+    vouchers = _locked(_holder_voucher_pks(holder))
+    if not vouchers:
+        raise VoucherError(
+            VoucherErrorCode.CODE_INVALID, "Add a voucher code to pay.", param="code"
+        )
+    plan = _allocate(
+        holder=holder, vouchers=vouchers, amount=amount, hold_until=hold_until, now=now
+    )
+    if plan.remaining:
+        raise VoucherError(
+            VoucherErrorCode.INSUFFICIENT_BALANCE,
+            f"The vouchers cover {plan.covered} of {amount}; add another voucher.",
+            param="code",
+        )
+    by_public_id = {voucher.public_id: voucher for voucher in vouchers}
+    tenders = [
+        VoucherTender(code=by_public_id[held.voucher_id].code, amount=held.held)
+        for held in plan.vouchers
+        if held.held
+    ]
+    debits = voucher_redeem(
+        tenders=tenders,
+        amount=amount,
+        currency=currency,
+        livemode=livemode,
+        reference=reference,
+        order_id=order_id,
+        now=now,
+    )
+    VoucherHold.objects.filter(holder=holder).delete()
+    return debits
+
+
+def voucher_held_elsewhere(
+    *, voucher_pks: Iterable[int], holder: str = "", now: datetime.datetime | None = None
+) -> dict[int, int]:
+    """Amount reserved on each voucher by unexpired holds of holders other than `holder`."""
+    rows = (
+        VoucherHold.objects.filter(
+            Q(voucher_id__in=list(voucher_pks)), expires_at__gt=now or timezone.now()
+        )
+        .exclude(holder=holder)
+        .values("voucher_id")
+        .annotate(total=Sum("amount"))
+    )
+    return {row["voucher_id"]: row["total"] for row in rows}

@@ -1,0 +1,152 @@
+"""Anti-enumeration throttles for voucher codes typed by shoppers.
+
+Wrong codes are counted in Redis (the `global` cache: never tenant-prefixed) per scope — the
+publishable key, the client IP, the checkout session — each in a fixed window. Once a scope
+reaches its limit every further attempt in that scope is refused (right or wrong) until the
+window ends, so guessing 60+-bit codes stays hopeless. Only failures count: a shopper paying
+with a right code is never slowed down.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+import structlog
+from django.core.cache import caches
+
+from superpayment.errors import DomainError
+
+log = structlog.get_logger(__name__)
+
+CACHE_ALIAS = "global"
+
+
+class ThrottleErrorCode(StrEnum):
+    CODE_ATTEMPTS_EXCEEDED = "code_attempts_exceeded"
+
+
+class ThrottleError(DomainError):
+    error_type = "rate_limit_error"
+
+    def __init__(self, code: StrEnum, message: str, *, retry_after: int, param: str | None = None):
+        super().__init__(code, message, param=param)
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class Limit:
+    attempts: int
+    window_seconds: int
+
+
+# Wrong codes allowed per scope and window.
+LIMITS: dict[str, Limit] = {
+    "session": Limit(attempts=10, window_seconds=30 * 60),
+    "ip": Limit(attempts=30, window_seconds=10 * 60),
+    "key": Limit(attempts=300, window_seconds=60 * 60),
+}
+
+
+def _cache_key(scope: str, value: str) -> str:
+    return f"voucher_code_failures:{scope}:{value}"
+
+
+def code_attempts_check(*, scopes: dict[str, str]) -> None:
+    """Refuse (ThrottleError, HTTP 429) when any scope has used up its wrong attempts."""
+    cache = caches[CACHE_ALIAS]
+    counts = cache.get_many([_cache_key(scope, value) for scope, value in scopes.items()])
+    for scope, value in scopes.items():
+        limit = LIMITS[scope]
+        if counts.get(_cache_key(scope, value), 0) >= limit.attempts:
+            log.warning("voucher_code_throttled", scope=scope)
+            raise ThrottleError(
+                ThrottleErrorCode.CODE_ATTEMPTS_EXCEEDED,
+                "Too many wrong voucher codes. Wait a few minutes before trying again.",
+                retry_after=limit.window_seconds,
+                param="code",
+            )
+
+
+def code_attempt_failed(*, scopes: dict[str, str], livemode: bool | None = None) -> list[str]:
+    """Count one wrong code in every scope (the window starts at the scope's first failure).
+
+    The failure that uses up a scope's allowance is a burst: the merchant whose schema is active
+    gets an audit entry and a `voucher.enumeration_suspected` webhook event (once per scope and
+    window). Call it outside any transaction that is about to roll back. `livemode` is the mode
+    of the event; left out, it is the mode of the key in the "key" scope (an ApiKey id).
+    Returns the scopes that burst now."""
+    cache = caches[CACHE_ALIAS]
+    burst: list[str] = []
+    for scope, value in scopes.items():
+        key = _cache_key(scope, value)
+        limit = LIMITS[scope]
+        count = 1
+        if not cache.add(key, 1, timeout=limit.window_seconds):
+            try:
+                count = cache.incr(key)
+            except ValueError:  # expired between add and incr
+                cache.add(key, 1, timeout=limit.window_seconds)
+        if count == limit.attempts:
+            burst.append(scope)
+    if burst:
+        _enumeration_suspected(scopes=scopes, burst=burst, livemode=livemode)
+    return burst
+
+
+def _livemode_of_key(key_scope: str | None) -> bool:
+    from tenants.models import ApiKey
+
+    if key_scope and key_scope.isdigit():
+        mode = ApiKey.objects.filter(pk=int(key_scope)).values_list("mode", flat=True).first()
+        return mode == ApiKey.Mode.LIVE
+    return False
+
+
+def _enumeration_suspected(
+    *, scopes: dict[str, str], burst: list[str], livemode: bool | None
+) -> None:
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from tenants.audit import audit_record
+    from tenants.models import AuditAction, Merchant
+
+    merchant = getattr(connection, "tenant", None)
+    if not isinstance(merchant, Merchant):  # schema_context() sets a stand-in tenant
+        merchant = Merchant.objects.filter(schema_name=connection.schema_name).first()
+    if merchant is None or connection.schema_name == "public":
+        log.warning("voucher_enumeration_suspected_without_merchant", scopes=burst)
+        return
+    if livemode is None:
+        livemode = _livemode_of_key(scopes.get("key"))
+    now = timezone.now()
+    details = {
+        "scopes": {scope: scopes[scope] for scope in burst},
+        "failures": {scope: LIMITS[scope].attempts for scope in burst},
+        "window_seconds": {scope: LIMITS[scope].window_seconds for scope in burst},
+        "livemode": livemode,
+    }
+    log.warning("voucher_enumeration_suspected", scopes=burst, merchant=merchant.slug)
+    with transaction.atomic():
+        audit_record(
+            action=AuditAction.VOUCHER_ENUMERATION_SUSPECTED,
+            actor="system",
+            merchant=merchant,
+            details=details,
+        )
+        from webhooks.services import event_record
+
+        event_record(
+            event_type="voucher.enumeration_suspected",
+            livemode=livemode,
+            data_object={
+                "id": f"vguard_{int(now.timestamp())}_{'_'.join(burst)}",
+                "object": "voucher_guard",
+                "version": 1,
+                "scopes": sorted(burst),
+                "failures": details["failures"],
+                "window_seconds": details["window_seconds"],
+                "detected_at": now.isoformat().replace("+00:00", "Z"),
+            },
+        )
