@@ -3,7 +3,7 @@ script, the widget's session endpoint, the payment frame and the demo shop."""
 
 from django.urls import path, re_path
 
-from checkout import demo, frame_views, widget_views
+from checkout import demo, demo_backend, frame_views, widget_views
 
 FRAME = "checkout/pay/<slug:slug>/<str:session_id>/"
 
@@ -27,4 +27,6 @@ urlpatterns = [
     path(FRAME + "release", frame_views.frame_release, name="checkout_frame_release"),
     path(FRAME + "forget", frame_views.frame_forget, name="checkout_frame_forget"),
     path("demo/shop/", demo.demo_shop, name="demo_shop"),
+    path("demo/shop/webhooks", demo_backend.demo_shop_webhook, name="demo_shop_webhook"),
+    path("demo/shop/orders/<str:order_id>", demo_backend.demo_shop_order, name="demo_shop_order"),
 ]

@@ -82,18 +82,18 @@ def mail_dir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("mail")
 
 
-@pytest.fixture(scope="session")
-def live_url(test_database_url, mail_dir) -> str:
-    """A gunicorn of the product on the test database; its emails land in `mail_dir`."""
+def web_server(database_url: str, mail_dir: Path, **extra_env: str):
+    """A gunicorn of the product on `database_url`; its emails land in `mail_dir`."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {
         **os.environ,
-        "DATABASE_URL": test_database_url,
+        "DATABASE_URL": database_url,
         "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
         "EMAIL_FILE_PATH": str(mail_dir),
         "PUBLIC_BASE_URL": base,
         "WEB_CONCURRENCY": "2",
+        **extra_env,
     }
     server = subprocess.Popen(
         [
@@ -112,6 +112,12 @@ def live_url(test_database_url, mail_dir) -> str:
     finally:
         server.terminate()
         server.wait(20)
+
+
+@pytest.fixture(scope="session")
+def live_url(test_database_url, mail_dir):
+    """A gunicorn of the product on the test database; its emails land in `mail_dir`."""
+    yield from web_server(test_database_url, mail_dir)
 
 
 def read_mail_to(mail_dir: Path, recipient: str) -> str:

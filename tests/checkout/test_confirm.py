@@ -351,3 +351,20 @@ def test_concurrent_confirms_make_one_payment(merchant_a):
     finally:
         committed(_purge_checkout, merchant_a.schema_name)
         committed(lambda: commission_entries_purge(r for r in results if isinstance(r, str)))
+
+
+def test_the_confirm_path_query_count(client, merchant_a, pk_a):
+    """The hot path's statements, counted, so a change that adds queries is noticed."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    voucher = issue(merchant_a, 10_000)
+    session = open_session(client, pk_a, amount="10.00", order_id="COUNT-1")
+    frame_post(client, merchant_a, session["id"], "vouchers", {"code": voucher.code})
+    token = confirm_token(merchant_a, session["id"])
+    with schema_context(merchant_a.schema_name), CaptureQueriesContext(connection) as queries:
+        checkout_session_confirm(merchant=merchant_a, session_id=session["id"], confirm_token=token)
+    statements = [q["sql"] for q in queries.captured_queries if not q["sql"].startswith("SET ")]
+    # 27 through Django (savepoints included; the voucher debit itself is one more statement,
+    # sent on the raw connection by vouchers.locks).
+    assert len(statements) == 27, "\n".join(statements)

@@ -52,3 +52,7 @@ class Command(BaseCommand):
             )
             for code, balance in demo.codes:
                 self.stdout.write(f"  {code}  ({amount_format(balance, 'EUR')} left)")
+            from checkout.demo_backend import demo_webhook_endpoint_ensure
+
+            endpoint = demo_webhook_endpoint_ensure(merchant=result.merchant)
+            self.stdout.write(f"Demo shop backend receives webhooks at {endpoint.url}")
