@@ -11,24 +11,6 @@
 # Base images are pinned by version tag; bump them deliberately, all stages together.
 
 ARG PYTHON_IMAGE=python:3.11.13-slim-bookworm
-ARG NODE_IMAGE=node:22.12.0-bookworm-slim
-
-# --- widget: build widget.js -------------------------------------------------------------------
-# Tolerant of a tree without widget/: `widge[t]` is a wildcard that may match nothing, and the
-# Makefile always matches, so the COPY never fails. With widget/package.json the widget is built
-# with `npm ci && npm run build` into widget/dist/; a plain widget/widget.js is shipped as is;
-# with neither, dist/ stays empty. The runtime stage copies dist/ to /app/widget/dist/.
-FROM ${NODE_IMAGE} AS widget
-WORKDIR /build/widget
-COPY Makefile widge[t] ./
-RUN set -eu; \
-    mkdir -p dist; \
-    if [ -f package.json ]; then \
-        if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi; \
-        npm run build; \
-    elif [ -f widget.js ]; then \
-        cp widget.js dist/widget.js; \
-    fi
 
 # --- python-deps: the runtime lock in a virtualenv ---------------------------------------------
 FROM ${PYTHON_IMAGE} AS python-deps
@@ -56,7 +38,9 @@ WORKDIR /app
 COPY --from=python-deps /opt/venv /opt/venv
 # The code stays owned by root: the app user can read it, never change it.
 COPY . /app
-COPY --from=widget /build/widget/dist/ /app/widget/dist/
+# widget.js is minified and content-hashed into widget/dist/ (pure Python, the same step as
+# `make widget`), so the image serves the built widget and its SRI manifest.
+RUN python -m widget.build
 # Static files are collected (hashed, compressed) at build time with production settings. The
 # values below exist only for this RUN line so the settings import; nothing connects to them.
 RUN DJANGO_ENV=production SECRET_KEY=build-only-collectstatic-key-never-used-at-runtime-0123456789 ALLOWED_HOSTS=build.invalid DATABASE_URL=postgresql://build@127.0.0.1:5432/build REDIS_URL=redis://127.0.0.1:6379/0 python manage.py collectstatic --noinput \

@@ -37,7 +37,7 @@ def test_dockerfile_is_multi_stage_from_pinned_base_images():
         assert PINNED_IMAGE.match(image), f"{image} is not pinned to a version tag"
         assert "@" not in image
         stages.append(stage)
-    assert stages == ["widget", "python-deps", "runtime"]
+    assert stages == ["python-deps", "runtime"]
     assert args["PYTHON_IMAGE"].startswith("python:3.11.")
     assert args["PYTHON_IMAGE"].endswith("-slim-bookworm")
     for copy in _by("COPY"):
@@ -71,11 +71,12 @@ def test_dependencies_come_from_the_runtime_lock():
     assert any("/tmp/base.txt > /tmp/image-requirements.txt" in value for value in installs)
 
 
-def test_the_widget_stage_tolerates_a_tree_without_widget():
-    (copy,) = [i for i in _by("COPY") if "widge[t]" in i["value"]]
-    sources = copy["value"].split()[:-1]
-    # At least one source always exists, so the COPY cannot fail when widget/ is absent.
-    assert any((ROOT / source).is_file() for source in sources if "[" not in source)
+def test_the_image_builds_the_widget_before_collecting_static_files():
+    runs = [i["value"] for i in _by("RUN", files.final_stage_instructions())]
+    build = next(n for n, value in enumerate(runs) if value == "python -m widget.build")
+    collect = next(n for n, value in enumerate(runs) if "collectstatic" in value)
+    assert build < collect
+    assert (ROOT / "widget" / "build.py").is_file()
 
 
 def _collectstatic_run() -> tuple[dict[str, str], list[str]]:
