@@ -109,3 +109,42 @@ def test_finance_staff_filter_export_drill_down_and_void(client, merchant_a, mer
     voided = AuditLog.objects.get(action="invoice.voided", target_id=str(one.pk))
     assert (voided.actor_id, voided.details["reason"]) == (user.pk, "duplicate")
     assert AuditLog.objects.filter(action="finance.viewed", actor=user).count() >= 4
+
+
+def test_platform_admins_add_a_merchant_override_in_the_admin_console(client, merchant_a):
+    import datetime
+
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+    from django.contrib.auth.models import Group
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from billing.models import CommissionPlan
+    from billing.plans import plan_in_force
+    from tests.factories import UserFactory
+
+    staff = UserFactory(is_staff=True)
+    staff.groups.add(Group.objects.get(name="platform admin"))
+    TOTP.activate(staff, generate_totp_secret())
+    client.force_login(staff)
+    starts = timezone.now() - datetime.timedelta(minutes=1)
+    response = client.post(
+        reverse("admin:billing_commissionplan_add"),
+        {
+            "name": "Alpha launch deal",
+            "merchant": merchant_a.pk,
+            "currency": "EUR",
+            "bps": 90,
+            "fixed_fee": 10,
+            "effective_from_0": starts.strftime("%Y-%m-%d"),
+            "effective_from_1": starts.strftime("%H:%M:%S"),
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    plan = CommissionPlan.objects.get(name="Alpha launch deal")
+    terms = plan_in_force(merchant=merchant_a, currency="EUR", at=timezone.now())
+    assert (terms.bps, terms.fixed_fee) == (90, 10)
+    assert (
+        client.get(reverse("admin:billing_commissionplan_change", args=[plan.pk])).status_code
+        == 200
+    )
