@@ -16,3 +16,5 @@ errorlog = "-"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 # The control socket defaults to one path per user: several servers on a machine would collide.
 control_socket_disable = True
+# Load the app once in the master (imports, URL table, reference data) and fork warm workers.
+preload_app = True
