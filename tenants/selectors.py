@@ -42,8 +42,10 @@ class OnboardingChecklist:
 
 def onboarding_checklist(*, merchant: Merchant) -> OnboardingChecklist:
     """What a new merchant still has to do; the schema of `merchant` must be active."""
+    from checkout.selectors import checkout_widget_used
     from tenants.models import ApiKey
     from vouchers.selectors import voucher_any_exists
+    from webhooks.selectors import endpoint_list
 
     now = timezone.now()
     keys = [
@@ -68,12 +70,13 @@ def onboarding_checklist(*, merchant: Merchant) -> OnboardingChecklist:
         ChecklistStep(
             "Add a webhook endpoint",
             "Your backend marks orders paid when the signed webhook arrives.",
-            done=False,
+            done=endpoint_list().exists(),
+            url=reverse("portal:webhooks", kwargs={"slug": merchant.slug}),
         ),
         ChecklistStep(
             "Embed the widget",
             "Paste the snippet below into your checkout page.",
-            done=False,
+            done=checkout_widget_used(),
         ),
     ]
     return OnboardingChecklist(

@@ -50,8 +50,10 @@ class Command(BaseCommand):
                 f"Demo shop {settings.PUBLIC_BASE_URL.rstrip('/')}/demo/shop/ "
                 f"(publishable key {demo.publishable_key}); demo voucher codes:"
             )
+            from vouchers.codes import code_format
+
             for code, balance in demo.codes:
-                self.stdout.write(f"  {code}  ({amount_format(balance, 'EUR')} left)")
+                self.stdout.write(f"  {code_format(code)}  ({amount_format(balance, 'EUR')} left)")
             from checkout.demo_backend import demo_webhook_endpoint_ensure
 
             endpoint = demo_webhook_endpoint_ensure(merchant=result.merchant)
