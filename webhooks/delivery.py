@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from webhooks import http
 from webhooks.events import EventType
-from webhooks.models import Delivery, DeliveryAttempt, WebhookEndpoint
+from webhooks.models import Delivery, DeliveryAttempt, Event, WebhookEndpoint
 from webhooks.queue.models import DueDelivery
 from webhooks.signing import request_headers
 
@@ -106,18 +106,88 @@ def endpoint_secrets(endpoint: WebhookEndpoint, *, now) -> list[str]:
     return secrets
 
 
+# Lease the queue row and read what the attempt needs, in one statement: no row comes back when
+# the delivery is not due or another worker holds it. The commit skips the WAL flush (see
+# _commit_without_fsync). Unqualified names resolve through the search_path ("merchant, public"),
+# as the ORM's would.
+_LEASE_LOAD_SQL = f"""
+SET LOCAL synchronous_commit TO OFF;
+WITH lease AS (
+  UPDATE {DueDelivery._meta.db_table} SET leased_until = %s
+  WHERE schema_name = %s AND delivery_id = %s AND due_at <= %s
+    AND (leased_until IS NULL OR leased_until < %s)
+  RETURNING delivery_id
+)
+SELECT d.id, d.public_id, d.status, d.attempt_count, d.endpoint_id,
+       e.public_id, e.type, e.livemode, e.api_version, e.data_object, e.created_at,
+       ep.url, ep.enabled, ep.secret, ep.previous_secret, ep.previous_secret_expires_at
+FROM lease
+LEFT JOIN {Delivery._meta.db_table} d ON d.id = lease.delivery_id
+LEFT JOIN {Event._meta.db_table} e ON e.id = d.event_id
+LEFT JOIN {WebhookEndpoint._meta.db_table} ep ON ep.id = d.endpoint_id
+"""  # noqa: S608 - table names from model meta; values are bound
+
+# A successful attempt: log it, settle the delivery, drop its queue row and clear the endpoint's
+# failure streak, in one round trip (client-side binding sends them as one simple query).
+_SUCCEEDED_SQL = f"""
+SET LOCAL synchronous_commit TO OFF;
+INSERT INTO {DeliveryAttempt._meta.db_table}
+  (delivery_id, attempted_at, url, request_headers, status_code, succeeded, latency_ms, error,
+   response_headers, response_body)
+VALUES (%s, %s, %s, %s::jsonb, %s, true, %s, %s, %s::jsonb, %s);
+UPDATE {Delivery._meta.db_table}
+SET status = %s, next_attempt_at = NULL, attempt_count = attempt_count + 1,
+    last_attempt_at = %s, last_status_code = %s, updated_at = %s
+WHERE id = %s;
+DELETE FROM {DueDelivery._meta.db_table} WHERE schema_name = %s AND delivery_id = %s;
+UPDATE {WebhookEndpoint._meta.db_table} SET failing_since = NULL, updated_at = %s
+WHERE id = %s AND failing_since IS NOT NULL
+"""  # noqa: S608 - table names from model meta; values are bound
+
+
+def _json_value(value):
+    return json.loads(value) if isinstance(value, str | bytes) else value
+
+
+def _lease_load(*, schema_name: str, delivery_id: int, now) -> tuple | None:
+    """Lease the delivery and read it, its event and endpoint; None when not leased. The
+    statements go as one simple query: one implicit transaction, one round trip."""
+    with connection.cursor() as cursor:
+        cursor.execute(_LEASE_LOAD_SQL, [now + LEASE, schema_name, delivery_id, now, now])
+        while cursor.description is None and cursor.nextset():
+            pass  # past the SET's result to the rows
+        return cursor.fetchone()
+
+
 def delivery_attempt(*, delivery_id: int) -> str:
     """Make one attempt of a delivery, if it is due and not in flight. Returns what happened."""
     schema_name = connection.schema_name
     now = timezone.now()
-    if not _lease(schema_name=schema_name, delivery_id=delivery_id, now=now):
+    row = _lease_load(schema_name=schema_name, delivery_id=delivery_id, now=now)
+    if row is None:
         return "skipped"
-    delivery = Delivery.objects.select_related("event", "endpoint").filter(pk=delivery_id).first()
-    if delivery is None or delivery.status != Delivery.Status.PENDING:
+    (
+        pk,
+        delivery_public_id,
+        status,
+        _attempt_count,
+        endpoint_id,
+        event_public_id,
+        event_type,
+        livemode,
+        api_version,
+        data_object,
+        created_at,
+        url,
+        enabled,
+        secret,
+        previous_secret,
+        previous_secret_expires_at,
+    ) = row
+    if pk is None or status != Delivery.Status.PENDING:
         _queue_remove(schema_name=schema_name, delivery_ids=[delivery_id])
         return "gone"
-    endpoint = delivery.endpoint
-    if not endpoint.enabled and delivery.event.type != EventType.TEST:
+    if not enabled and event_type != EventType.TEST:
         with transaction.atomic():
             Delivery.objects.filter(pk=delivery_id).update(
                 status=Delivery.Status.FAILED, next_attempt_at=None
@@ -125,16 +195,92 @@ def delivery_attempt(*, delivery_id: int) -> str:
             _queue_remove(schema_name=schema_name, delivery_ids=[delivery_id])
         return "endpoint_disabled"
 
-    body = json.dumps(delivery.event.payload(), separators=(",", ":"), ensure_ascii=False)
+    event = Event(
+        public_id=event_public_id,
+        type=event_type,
+        livemode=livemode,
+        api_version=api_version,
+        data_object=_json_value(data_object),
+        created_at=created_at,
+    )
+    endpoint = WebhookEndpoint(
+        id=endpoint_id,
+        secret=secret,
+        previous_secret=previous_secret,
+        previous_secret_expires_at=previous_secret_expires_at,
+    )
+    body = json.dumps(event.payload(), separators=(",", ":"), ensure_ascii=False)
     headers = request_headers(
         secrets=endpoint_secrets(endpoint, now=now),
-        msg_id=delivery.event.public_id,
+        msg_id=event_public_id,
         timestamp=now,
         body=body,
     )
-    result = http.post(url=endpoint.url, body=body.encode(), headers=headers)
+    result = http.post(url=url, body=body.encode(), headers=headers)
+    if _succeeded(result):
+        _succeeded_record(
+            schema_name=schema_name,
+            delivery_id=pk,
+            endpoint_id=endpoint_id,
+            attempted_at=now,
+            headers=headers,
+            result=result,
+            url=url,
+        )
+        _attempt_log(delivery_public_id, event_public_id, result, "succeeded")
+        return "succeeded"
+    # Failures are rarer and branch more: the ORM path, on a fresh read of the delivery.
+    delivery = Delivery.objects.select_related("event", "endpoint").get(pk=pk)
     return attempt_record(
-        delivery=delivery, attempted_at=now, headers=headers, result=result, url=endpoint.url
+        delivery=delivery, attempted_at=now, headers=headers, result=result, url=url
+    )
+
+
+def _succeeded(result) -> bool:
+    return result.status_code is not None and 200 <= result.status_code < 300
+
+
+def _succeeded_record(
+    *, schema_name: str, delivery_id: int, endpoint_id: int, attempted_at, headers, result, url
+) -> None:
+    now = timezone.now()
+    # Several statements in one simple query run as one implicit transaction when autocommit
+    # is on (and inside the caller's transaction otherwise): all of them or none.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _SUCCEEDED_SQL,
+            [
+                delivery_id,
+                attempted_at,
+                url,
+                json.dumps(headers),
+                result.status_code,
+                result.latency_ms,
+                result.error,
+                json.dumps(result.response_headers),
+                result.response_body,
+                Delivery.Status.SUCCEEDED.value,
+                attempted_at,
+                result.status_code,
+                now,
+                delivery_id,
+                schema_name,
+                delivery_id,
+                now,
+                endpoint_id,
+            ],
+        )
+
+
+def _attempt_log(delivery_public_id: str, event_public_id: str, result, outcome: str) -> None:
+    log.info(
+        "webhook_attempt",
+        delivery=delivery_public_id,
+        event_id=event_public_id,
+        status_code=result.status_code,
+        latency_ms=result.latency_ms,
+        outcome=outcome,
+        error=result.error or None,
     )
 
 
@@ -143,17 +289,33 @@ def attempt_record(*, delivery: Delivery, attempted_at, headers: dict, result, u
     """Log the attempt and decide what comes next: done, a retry, or giving up."""
     from webhooks.endpoints import endpoint_disable  # endpoints imports services → no cycle here
 
-    _commit_without_fsync()
     schema_name = connection.schema_name
+    if _succeeded(result):
+        _succeeded_record(
+            schema_name=schema_name,
+            delivery_id=delivery.pk,
+            endpoint_id=delivery.endpoint_id,
+            attempted_at=attempted_at,
+            headers=headers,
+            result=result,
+            url=url,
+        )
+        delivery.attempt_count += 1
+        delivery.last_attempt_at = attempted_at
+        delivery.last_status_code = result.status_code
+        delivery.status = Delivery.Status.SUCCEEDED
+        delivery.next_attempt_at = None
+        _attempt_log(delivery.public_id, delivery.event.public_id, result, "succeeded")
+        return "succeeded"
+    _commit_without_fsync()
     now = timezone.now()
-    succeeded = result.status_code is not None and 200 <= result.status_code < 300
     DeliveryAttempt.objects.create(
         delivery=delivery,
         attempted_at=attempted_at,
         url=url,
         request_headers=headers,
         status_code=result.status_code,
-        succeeded=succeeded,
+        succeeded=False,
         latency_ms=result.latency_ms,
         error=result.error,
         response_headers=result.response_headers,
@@ -164,15 +326,7 @@ def attempt_record(*, delivery: Delivery, attempted_at, headers: dict, result, u
     delivery.last_status_code = result.status_code
     endpoint = WebhookEndpoint.objects.select_for_update().get(pk=delivery.endpoint_id)
     outcome: str
-    if succeeded:
-        delivery.status = Delivery.Status.SUCCEEDED
-        delivery.next_attempt_at = None
-        _queue_remove(schema_name=schema_name, delivery_ids=[delivery.pk])
-        if endpoint.failing_since is not None:
-            endpoint.failing_since = None
-            endpoint.save(update_fields=["failing_since", "updated_at"])
-        outcome = "succeeded"
-    elif result.status_code == 410:
+    if result.status_code == 410:
         delivery.status = Delivery.Status.FAILED
         delivery.next_attempt_at = None
         delivery.save()
@@ -205,15 +359,7 @@ def attempt_record(*, delivery: Delivery, attempted_at, headers: dict, result, u
             )
             outcome = "retry_scheduled"
     delivery.save()
-    log.info(
-        "webhook_attempt",
-        delivery=delivery.public_id,
-        event_id=delivery.event.public_id,
-        status_code=result.status_code,
-        latency_ms=result.latency_ms,
-        outcome=outcome,
-        error=result.error or None,
-    )
+    _attempt_log(delivery.public_id, delivery.event.public_id, result, outcome)
     return outcome
 
 
