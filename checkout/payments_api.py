@@ -11,8 +11,6 @@ another merchant's id answers 404.
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs, urlsplit
-
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -32,24 +30,9 @@ from checkout.refund_selectors import (
 )
 from checkout.refunds import REFUND_REASON_MAX_LENGTH, payment_refund
 from superpayment.api.idempotency import idempotent
-from superpayment.api.pagination import CursorPagination
+from superpayment.api.pagination import PAGE_PARAMETERS, ListPagination
 
 TAG = ["Payments"]
-PAGE_PARAMETERS = [
-    OpenApiParameter("limit", OpenApiTypes.INT, description="Page size, 1 to 100 (25)."),
-    OpenApiParameter("cursor", OpenApiTypes.STR, description="`next_cursor` of the last page."),
-]
-
-
-class ListPagination(CursorPagination):
-    """`{"object": "list", "data": [...], "has_more": bool, "next_cursor": str|null}`."""
-
-    def get_paginated_response(self, data: list) -> Response:
-        next_link = self.get_next_link()
-        cursor = parse_qs(urlsplit(next_link).query).get("cursor", [None])[0] if next_link else None
-        return Response(
-            {"object": "list", "data": data, "has_more": cursor is not None, "next_cursor": cursor}
-        )
 
 
 class CreditOutput(serializers.Serializer):

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
+from urllib.parse import parse_qs, urlsplit
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import pagination
+from rest_framework.response import Response
+
+PAGE_PARAMETERS = [
+    OpenApiParameter("limit", OpenApiTypes.INT, description="Page size, 1 to 100 (25)."),
+    OpenApiParameter("cursor", OpenApiTypes.STR, description="`next_cursor` of the last page."),
+]
 
 
 class CursorPagination(pagination.CursorPagination):
@@ -12,3 +22,15 @@ class CursorPagination(pagination.CursorPagination):
     page_size = 25
     page_size_query_param = "limit"
     max_page_size = 100
+
+
+class ListPagination(CursorPagination):
+    """Every API list: `{"object": "list", "data": [...], "has_more": bool, "next_cursor":
+    str|null}`; pass `cursor=<next_cursor>` for the next page, `limit` (1 to 100) for its size."""
+
+    def get_paginated_response(self, data: list) -> Response:
+        next_link = self.get_next_link()
+        cursor = parse_qs(urlsplit(next_link).query).get("cursor", [None])[0] if next_link else None
+        return Response(
+            {"object": "list", "data": data, "has_more": cursor is not None, "next_cursor": cursor}
+        )

@@ -6,8 +6,6 @@ test vouchers, a live key live ones; another mode's or merchant's id answers 404
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs, urlsplit
-
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -16,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from superpayment.api.idempotency import idempotent
-from superpayment.api.pagination import CursorPagination
+from superpayment.api.pagination import PAGE_PARAMETERS, ListPagination
 from vouchers.api import serializers as s
 from vouchers.errors import VoucherError, VoucherErrorCode
 from vouchers.jobs import voucher_job_create, voucher_job_get
@@ -37,26 +35,8 @@ BULK_SYNC_MAX = 1_000
 TAG = ["Vouchers"]
 
 
-class ListPagination(CursorPagination):
-    """`{"object": "list", "data": [...], "has_more": bool, "next_cursor": str|null}`; pass
-    `cursor=<next_cursor>` for the next page, `limit` (1 to 100, default 25) for its size."""
-
-    def get_paginated_response(self, data: list) -> Response:
-        next_link = self.get_next_link()
-        cursor = parse_qs(urlsplit(next_link).query).get("cursor", [None])[0] if next_link else None
-        return Response(
-            {"object": "list", "data": data, "has_more": cursor is not None, "next_cursor": cursor}
-        )
-
-
 class LedgerPagination(ListPagination):
     ordering = ("id",)
-
-
-PAGE_PARAMETERS = [
-    OpenApiParameter("limit", OpenApiTypes.INT, description="Page size, 1 to 100 (25)."),
-    OpenApiParameter("cursor", OpenApiTypes.STR, description="`next_cursor` of the last page."),
-]
 
 
 def _livemode(request: Request) -> bool:

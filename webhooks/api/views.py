@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs, urlsplit
-
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -11,7 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from superpayment.api.pagination import CursorPagination
+from superpayment.api.pagination import PAGE_PARAMETERS, ListPagination
 from webhooks.endpoints import (
     endpoint_create,
     endpoint_data_object,
@@ -26,15 +24,6 @@ from webhooks.selectors import endpoint_get, endpoint_list, event_get, event_lis
 TAG_ENDPOINTS = ["Webhook endpoints"]
 TAG_EVENTS = ["Events"]
 EVENT_CHOICES = [ALL_EVENTS, *SUBSCRIBABLE]
-
-
-class ListPagination(CursorPagination):
-    def get_paginated_response(self, data: list) -> Response:
-        next_link = self.get_next_link()
-        cursor = parse_qs(urlsplit(next_link).query).get("cursor", [None])[0] if next_link else None
-        return Response(
-            {"object": "list", "data": data, "has_more": cursor is not None, "next_cursor": cursor}
-        )
 
 
 class EndpointSerializer(serializers.Serializer):
@@ -218,8 +207,7 @@ class EventListView(APIView):
         description="Events of the last 30 days, newest first: reconcile what you missed.",
         parameters=[
             OpenApiParameter("type", OpenApiTypes.STR, enum=[t.value for t in EventType]),
-            OpenApiParameter("limit", OpenApiTypes.INT, description="Page size, 1 to 100 (25)."),
-            OpenApiParameter("cursor", OpenApiTypes.STR, description="`next_cursor` of a page."),
+            *PAGE_PARAMETERS,
         ],
         responses=EventSerializer(many=True),
         tags=TAG_EVENTS,
