@@ -12,8 +12,9 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django_tenants.utils import schema_context
 
-from tenants.keys import api_key_create, origin_normalise
+from tenants.keys import api_key_create
 from tenants.models import ApiKey, Merchant
+from tenants.origins import origin_normalise
 from vouchers.models import Voucher
 from vouchers.services import voucher_issue
 

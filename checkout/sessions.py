@@ -29,8 +29,9 @@ from checkout.objects import session_object
 from checkout.signing import tag_verify
 from superpayment.money import MoneyError, amount_parse, currency_validate
 from tenants.errors import ApiKeyError
-from tenants.keys import AuthenticatedKey, api_key_authenticate, origin_normalise
+from tenants.keys import AuthenticatedKey, api_key_authenticate
 from tenants.models import ApiKey
+from tenants.origins import origin_normalise
 from vouchers.holds import voucher_holds_release
 from webhooks.services import event_record
 

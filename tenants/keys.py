@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import ipaddress
 import re
 import secrets
 import string
@@ -23,7 +22,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 import structlog
 from django.core.cache import caches
@@ -33,6 +31,7 @@ from django.utils import timezone
 from tenants.audit import audit_record
 from tenants.errors import ApiKeyError, ApiKeyErrorCode
 from tenants.models import ApiKey, AuditAction, Merchant, User
+from tenants.origins import allowed_origins_validate
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -57,10 +56,6 @@ ROLL_EXPIRY_CHOICES: dict[timedelta, str] = {
 # `last_used_at` is written at most once a minute per key; Redis gates the writes.
 LAST_USED_RESOLUTION_SECONDS = 60
 LAST_USED_CACHE_ALIAS = "global"
-
-ALLOWED_ORIGINS_MAX = 20
-DEFAULT_PORTS = {"http": 80, "https": 443}
-HOST_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
 
 
 @dataclass(frozen=True)
@@ -102,74 +97,6 @@ def _merchant_assert_active(merchant: Merchant) -> None:
             ApiKeyErrorCode.MERCHANT_SUSPENDED,
             "This merchant account is suspended: API keys cannot be created or changed.",
         )
-
-
-def origin_normalise(origin: str) -> str:
-    """`HTTPS://Shop.Example:443/` -> `https://shop.example`: an origin as a browser sends it in
-    the `Origin` header. Only http(s), no credentials, path, query or fragment."""
-    text = (origin or "").strip()
-    invalid = ApiKeyError(
-        ApiKeyErrorCode.ALLOWED_ORIGIN_INVALID,
-        f"{origin!r} is not an origin: write scheme://host[:port], for example "
-        "https://shop.example or http://localhost:8000, without a path.",
-        param="allowed_origins",
-    )
-    try:
-        parts = urlsplit(text)
-        port = parts.port
-    except ValueError:
-        raise invalid from None
-    scheme = parts.scheme.lower()
-    if (
-        scheme not in DEFAULT_PORTS
-        or parts.path not in ("", "/")
-        or parts.query
-        or parts.fragment
-        or text.endswith(("?", "#"))
-        or parts.username is not None
-        or not parts.hostname
-    ):
-        raise invalid
-    host = _host_normalise(parts.hostname)
-    if host is None:
-        raise invalid
-    if port is not None and port != DEFAULT_PORTS[scheme]:
-        return f"{scheme}://{host}:{port}"
-    return f"{scheme}://{host}"
-
-
-def _host_normalise(hostname: str) -> str | None:
-    host = hostname.lower()
-    if ":" in host:  # IPv6, given in brackets (urlsplit removed them)
-        try:
-            return f"[{ipaddress.IPv6Address(host).compressed}]"
-        except ValueError:
-            return None
-    try:
-        host = host.encode("idna").decode("ascii")  # bücher.example -> xn--bcher-kva.example
-    except UnicodeError:
-        return None
-    labels = host.split(".")
-    if len(host) > 253 or not all(HOST_LABEL.fullmatch(label) for label in labels):
-        return None
-    return host
-
-
-def allowed_origins_validate(origins: Iterable[str]) -> list[str]:
-    if isinstance(origins, str):
-        origins = [origins]
-    normalised: list[str] = []
-    for origin in origins:
-        clean = origin_normalise(origin)
-        if clean not in normalised:
-            normalised.append(clean)
-    if len(normalised) > ALLOWED_ORIGINS_MAX:
-        raise ApiKeyError(
-            ApiKeyErrorCode.ALLOWED_ORIGIN_INVALID,
-            f"A key allows at most {ALLOWED_ORIGINS_MAX} origins.",
-            param="allowed_origins",
-        )
-    return normalised
 
 
 def _key_new(

@@ -15,16 +15,15 @@ from tenants.errors import ApiKeyError, ApiKeyErrorCode
 from tenants.keys import (
     KEY_ALPHABET,
     KEY_RANDOM_LENGTH,
-    allowed_origins_validate,
     api_key_authenticate,
     api_key_create,
     api_key_hash,
     api_key_revoke,
     api_key_roll,
     api_key_update_origins,
-    origin_normalise,
 )
 from tenants.models import ApiKey, Merchant, User
+from tenants.origins import allowed_origins_validate, origin_normalise
 
 pytestmark = pytest.mark.django_db
 
