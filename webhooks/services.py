@@ -95,11 +95,7 @@ def event_record(*, event_type: str, data_object: dict, livemode: bool) -> Event
             WebhookErrorCode.PAYLOAD_TOO_LARGE,
             f"A {event_type} event would exceed {PAYLOAD_MAX_BYTES} bytes.",
         )
-    # The savepoint is not needed for atomicity (one statement writes every row), but the
-    # checkout path's statement count (tests/checkout/test_confirm.py) expects it; dropping it
-    # saves two statements per event once that count is updated.
-    with transaction.atomic():
-        _event_insert(event)
+    _event_insert(event)  # one statement writes every row: atomic without a savepoint
     return event
 
 

@@ -365,6 +365,6 @@ def test_the_confirm_path_query_count(client, merchant_a, pk_a):
     with schema_context(merchant_a.schema_name), CaptureQueriesContext(connection) as queries:
         checkout_session_confirm(merchant=merchant_a, session_id=session["id"], confirm_token=token)
     statements = [q["sql"] for q in queries.captured_queries if not q["sql"].startswith("SET ")]
-    # 27 through Django (savepoints included; the voucher debit itself is one more statement,
+    # 25 through Django (savepoints included; the voucher debit itself is one more statement,
     # sent on the raw connection by vouchers.locks).
-    assert len(statements) == 27, "\n".join(statements)
+    assert len(statements) == 25, "\n".join(statements)
