@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time
 
 from django.db.models import Count, Q, QuerySet, Sum
-from django.db.models.functions import TruncDate
 
 from billing.models import CommissionEntry, Invoice, VoucherLiabilitySnapshot
 from tenants.models import Merchant
@@ -119,13 +118,4 @@ def liability_latest() -> list[VoucherLiabilitySnapshot]:
         VoucherLiabilitySnapshot.objects.select_related("merchant")
         .order_by("merchant_id", "currency", "-as_of")
         .distinct("merchant_id", "currency")
-    )
-
-
-def entries_by_day(*, invoice: Invoice) -> QuerySet:
-    return (
-        invoice.entries.annotate(day=TruncDate("occurred_at", tzinfo=UTC))
-        .values("day")
-        .annotate(**_sums())
-        .order_by("day")
     )

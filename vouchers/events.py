@@ -13,8 +13,6 @@ its `version`, so a receiver can drop an event older than the one it applied.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from vouchers.models import Voucher
 from vouchers.representation import voucher_api_object
 
@@ -34,11 +32,6 @@ def voucher_event_record(*, voucher: Voucher, event_type: str) -> None:
     event_record(
         event_type=event_type, data_object=voucher_api_object(voucher), livemode=voucher.livemode
     )
-
-
-def vouchers_event_record(*, vouchers: Iterable[Voucher], event_type: str) -> None:
-    for voucher in vouchers:
-        voucher_event_record(voucher=voucher, event_type=event_type)
 
 
 def voucher_change_event_type(voucher: Voucher) -> str:

@@ -62,10 +62,6 @@ def voucher_ledger_list(*, voucher: Voucher) -> QuerySet[VoucherLedgerEntry]:
     return voucher.ledger_entries.order_by("pk")
 
 
-def voucher_ledger_total(*, voucher: Voucher) -> int:
-    return voucher.ledger_entries.aggregate(total=Sum("amount", default=0))["total"]
-
-
 def voucher_creditable_for_reference(*, voucher: Voucher, reference: str) -> int:
     """What was redeemed from this voucher for `reference` and not yet credited back."""
     totals = voucher.ledger_entries.filter(reference=reference).aggregate(

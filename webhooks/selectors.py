@@ -57,12 +57,3 @@ def delivery_list(
     if event_type:
         deliveries = deliveries.filter(event__type=event_type)
     return deliveries.order_by("-created_at", "-id")
-
-
-def delivery_get(*, delivery_id: str) -> Delivery:
-    delivery = (
-        Delivery.objects.select_related("event", "endpoint").filter(public_id=delivery_id).first()
-    )
-    if delivery is None:
-        raise WebhookError(WebhookErrorCode.DELIVERY_NOT_FOUND, f"No such delivery: {delivery_id}.")
-    return delivery
