@@ -152,7 +152,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "tenants.context_processors.portal",
-            ]
+            ],
+            "builtins": ["superpayment.templatetags"],
         },
     }
 ]
