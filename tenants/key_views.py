@@ -15,6 +15,7 @@ from tenants.errors import ApiKeyError
 from tenants.models import ApiKey
 from tenants.permissions import Perm
 from tenants.portal import merchant_view
+from tenants.selectors import api_key_list
 
 REVEAL_SESSION_KEY = "superpayment.key_reveal"
 ROLL_CHOICES = [
@@ -46,7 +47,7 @@ def _origins(text: str) -> list[str]:
 
 
 def _key_of_merchant(request: HttpRequest, key_id: int) -> ApiKey:
-    key = ApiKey.objects.filter(merchant=request.merchant, pk=key_id).first()
+    key = api_key_list(merchant=request.merchant).filter(pk=key_id).first()
     if key is None:
         raise Http404("No such key")
     return key
@@ -79,9 +80,7 @@ def keys_page(request: HttpRequest) -> HttpResponse:
             messages.success(request, f"Key “{key.name}” created.")
             return redirect("portal:keys", slug=request.merchant.slug)
     reveal = request.session.pop(REVEAL_SESSION_KEY, None)
-    all_keys = ApiKey.objects.filter(merchant=request.merchant).order_by(
-        "mode", "kind", "-created_at"
-    )
+    all_keys = api_key_list(merchant=request.merchant)
     return render(
         request,
         "portal/keys.html",
