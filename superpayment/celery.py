@@ -17,11 +17,18 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 
+# Merchant schemas this worker process has already checked: a schema is checked once per process,
+# not on every message (two round trips on hot tasks such as webhook deliveries).
+_checked_schemas: set[str] = set()
+
+
 def tenant_task(*task_args: Any, **task_options: Any) -> Callable:
     """Declare a task that runs inside one merchant's schema.
 
     The schema travels explicitly as the task's first argument (`schema_name`) and is activated
     in the worker for the task's duration; a plain Celery task would run in the public schema.
+    An unknown or public schema is refused; a merchant dropped after its check only makes the
+    task fail on its tables.
     """
 
     def decorate(func: Callable) -> Any:
@@ -31,7 +38,9 @@ def tenant_task(*task_args: Any, **task_options: Any) -> Callable:
 
             from tenants.services import merchant_schema_assert_exists
 
-            merchant_schema_assert_exists(schema_name=schema_name)
+            if schema_name not in _checked_schemas:
+                merchant_schema_assert_exists(schema_name=schema_name)
+                _checked_schemas.add(schema_name)
             with schema_context(schema_name):
                 return func(*args, **kwargs)
 
