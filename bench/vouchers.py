@@ -5,6 +5,8 @@ simple-update transaction (`-N`). Hot: every redemption debits one voucher; anch
 running a one-row conditional UPDATE. Both sides use the same clients and duration. Our
 clients are processes (one connection each), not threads, so that the figure measures the
 redemption path rather than Python's global interpreter lock.
+Ceiling: pgbench itself running our redemption statement (prepared, no Python), which splits the
+gap to the anchor into what PostgreSQL does for a redemption and what our client adds.
 Bulk: codes per second issuing 100,000 vouchers in one call.
 """
 
@@ -27,6 +29,7 @@ from django_tenants.utils import schema_context
 
 from tenants.models import Merchant
 from tenants.services import merchant_schema_name, provision_merchant
+from vouchers.locks import DEBIT_BY_CODE_SQL
 from vouchers.services import voucher_issue_bulk, voucher_redeem
 
 CLIENTS = 8
@@ -166,10 +169,30 @@ class _Pgbench:
         return _pgbench_tps(self.binary, self.env, ["-N"])
 
     def hot_update_tps(self) -> float:
+        return self.script_tps(HOT_SCRIPT)
+
+    def script_tps(self, text: str, *, database: str = SCRATCH_DATABASE) -> float:
         with tempfile.NamedTemporaryFile("w", suffix=".sql") as script:
-            script.write(HOT_SCRIPT)
+            script.write(text)
             script.flush()
-            return _pgbench_tps(self.binary, self.env, ["-n", "-f", script.name])
+            env = {**self.env, "PGDATABASE": database}
+            return _pgbench_tps(self.binary, env, ["-n", "-M", "prepared", "-f", script.name])
+
+
+def _debit_statement_script(schema: str, codes: list[str]) -> str:
+    """Our one-voucher debit as a pgbench script: a random code of `codes` per transaction."""
+    array = "ARRAY[" + ", ".join(f"'{code}'" for code in codes) + "]"
+    statement = (
+        DEBIT_BY_CODE_SQL.replace("{schema}", f'"{schema}"')
+        .replace("%(code)s", f"({array})[:pick]")
+        .replace("%(livemode)s", "false")
+        .replace("%(currency)s", "'EUR'")
+        .replace("%(amount)s", "1")
+        .replace("%(reference)s", "'ceiling'")
+        .replace("%(order_id)s", "''")
+        .replace("%(now)s", "now()")
+    )
+    return f"\\set pick random(1, {len(codes)})\n{' '.join(statement.split())};\n"
 
 
 def run() -> dict:
@@ -194,6 +217,13 @@ def run() -> dict:
             spread, spread_failed = _redemptions_per_second(schema, spread_codes)
             pg_hot = pgbench.hot_update_tps()
             hot, hot_failed = _redemptions_per_second(schema, hot_codes)
+            ours = str(settings.DATABASES["default"]["NAME"])
+            ceiling_spread = pgbench.script_tps(
+                _debit_statement_script(schema, spread_codes), database=ours
+            )
+            ceiling_hot = pgbench.script_tps(
+                _debit_statement_script(schema, hot_codes), database=ours
+            )
         with schema_context(schema):
             started = time.perf_counter()
             voucher_issue_bulk(count=BULK_CODES, currency="EUR", amount=2500)
@@ -212,6 +242,8 @@ def run() -> dict:
         "hot_redemptions_per_s": round(hot, 1),
         "pgbench_hot_update_tps": round(pg_hot, 1),
         "hot_over_pgbench": round(hot_ratio, 3),
+        "pgbench_our_statement_spread_tps": round(ceiling_spread, 1),
+        "pgbench_our_statement_hot_tps": round(ceiling_hot, 1),
         "failed_redemptions": spread_failed + hot_failed,
         "bulk_issue_codes_per_s": round(codes_per_s, 1),
         "bulk_issue_s": round(bulk_s, 2),
@@ -220,6 +252,9 @@ def run() -> dict:
             f"pgbench -N {pg_spread:9.1f} tps   ratio {spread_ratio:.2f}  ({setup})",
             f"hot (1 voucher)          {hot:9.1f} redemptions/s   "
             f"pgbench 1-row {pg_hot:6.1f} tps   ratio {hot_ratio:.2f}",
+            f"ceiling: pgbench running our redemption statement: spread {ceiling_spread:.1f} tps "
+            f"({ceiling_spread / pg_spread:.2f}), hot {ceiling_hot:.1f} tps "
+            f"({ceiling_hot / pg_hot:.2f})",
             f"failed redemptions       {spread_failed + hot_failed}",
             f"bulk issue {BULK_CODES:,} codes  {bulk_s:6.2f} s  ({codes_per_s:,.0f} codes/s)",
         ],

@@ -172,6 +172,11 @@ def _database(url: str) -> dict:
         "OPTIONS": {
             **parsed.get("OPTIONS", {}),
             "connect_timeout": env_int("DATABASE_CONNECT_TIMEOUT", 5),
+            # Django turns psycopg's statement preparation off (None), which also ignores an
+            # explicit `execute(..., prepare=True)`. A threshold no query reaches keeps Django's
+            # queries unprepared but lets the hot paths that ask for it (vouchers/locks.py) run
+            # prepared: no parse and plan per payment. Needs session pooling (docs/deploying.md).
+            "prepare_threshold": 2**31 - 1,
         },
     }
 

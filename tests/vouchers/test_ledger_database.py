@@ -95,8 +95,8 @@ def test_a_newly_provisioned_merchant_keeps_the_ledger_guards():
 
 
 def test_the_debit_statement_names_the_model_tables():
-    from vouchers.locks import _DEBIT_BY_CODE_SQL, _DEBIT_SQL
+    from vouchers.locks import _DEBIT_SQL, DEBIT_BY_CODE_SQL
 
-    for statement in (_DEBIT_SQL, _DEBIT_BY_CODE_SQL):
+    for statement in (_DEBIT_SQL, DEBIT_BY_CODE_SQL):
         assert f"UPDATE {{schema}}.{Voucher._meta.db_table}\n" in statement
         assert f"INSERT INTO {{schema}}.{VoucherLedgerEntry._meta.db_table}\n" in statement

@@ -303,7 +303,28 @@ def test_a_one_voucher_payment_is_one_statement(monkeypatch):
     with CaptureQueriesContext(connection) as queries:
         _redeem([voucher.code], 1500)
 
-    assert statements == [locks._DEBIT_BY_CODE_SQL]
+    assert statements == [locks.DEBIT_BY_CODE_SQL]
     assert len(queries.captured_queries) == 0  # no ORM query, no SET search_path
     voucher.refresh_from_db()
     assert (voucher.balance, voucher.ledger_entries.count()) == (3500, 2)
+
+
+def test_the_debit_statement_runs_server_side_prepared():
+    from django.db import connection
+
+    voucher = VoucherFactory(amount=5000)
+    _redeem([voucher.code], 100)
+    _redeem([voucher.code], 100)
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*), max(generic_plans + custom_plans) FROM pg_prepared_statements"
+            " WHERE statement LIKE %s AND NOT from_sql",
+            ["%vouchers_voucherledgerentry%"],
+        )
+        prepared, executions = cursor.fetchone()
+    # Parsed and planned once per connection; Django's own queries stay unprepared.
+    assert prepared == 1
+    assert executions == 2
+    voucher.refresh_from_db()
+    assert voucher.balance == 4800
