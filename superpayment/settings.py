@@ -123,6 +123,10 @@ PUBLIC_SCHEMA_NAME = "public"
 # New merchants are cloned from this schema (migrated like any tenant), not migrated one by one.
 TENANT_BASE_SCHEMA = "merchant_template"
 TENANT_CREATION_FAKES_MIGRATIONS = True
+# `SET search_path` once per tenant switch instead of before every cursor (a round trip per
+# query). Safe because the backend forgets what it set on ROLLBACK and ROLLBACK TO SAVEPOINT,
+# which revert a SET (tests/tenants/test_search_path.py).
+TENANT_LIMIT_SET_CALLS = True
 TENANT_DOMAIN_SUFFIX = env_str("TENANT_DOMAIN_SUFFIX", "merchants.superpayment.localhost")
 
 MIDDLEWARE = [
