@@ -153,6 +153,16 @@ def merchant_template_ensure() -> Merchant:
     return template
 
 
+def merchant_schemas_repair() -> int:
+    """Align every merchant schema's constraint names with the template's (see tenants.cloning);
+    the number renamed, 0 once all agree. One catalog query however many merchants."""
+    from tenants.cloning import clone_constraint_names_align
+
+    connection.set_schema_to_public()
+    schemas = list(Merchant.objects.filter(is_template=False).values_list("schema_name", flat=True))
+    return clone_constraint_names_align(template=settings.TENANT_BASE_SCHEMA, schemas=schemas)
+
+
 def merchant_schema_assert_exists(*, schema_name: str) -> None:
     """Tasks name their schema explicitly; refuse one that is not a provisioned merchant."""
     if schema_name == settings.PUBLIC_SCHEMA_NAME or not schema_exists(schema_name):

@@ -61,6 +61,9 @@ class Merchant(TenantMixin):
             return False
         CloneSchema().clone_schema(base_schema, self.schema_name, clone_mode="DATA")
         connection.set_schema_to_public()
+        from tenants.cloning import clone_constraint_names_align
+
+        clone_constraint_names_align(template=base_schema, schemas=[self.schema_name])
         return True
 
 

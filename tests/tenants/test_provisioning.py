@@ -125,3 +125,36 @@ def test_a_failure_after_the_clone_leaves_no_schema_behind(monkeypatch):
 def test_slug_to_schema_is_one_to_one():
     assert merchant_schema_name("corner-bakery") == "m_corner_bakery"
     assert merchant_schema_name("corner-bakery") != merchant_schema_name("cornerbakery")
+
+
+def _constraint_and_index_names(schema: str) -> set[tuple[str, str]]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT conrelid::regclass::text, conname FROM pg_constraint"
+            " WHERE connamespace = %s::regnamespace"
+            " UNION SELECT tablename, indexname FROM pg_indexes WHERE schemaname = %s",
+            [schema, schema],
+        )
+        return {(table.split(".")[-1], name) for table, name in cursor.fetchall()}
+
+
+def test_a_clone_has_the_template_constraint_and_index_names(merchant_a, settings):
+    # Migrations and error handling name constraints (payment_order_once, voucher_hold_unique):
+    # every merchant schema must carry the models' names, not the clone's defaults.
+    template = _constraint_and_index_names(settings.TENANT_BASE_SCHEMA)
+    assert ("checkout_payment", "payment_order_once") in template
+    assert _constraint_and_index_names(merchant_a.schema_name) == template
+
+
+def test_setup_repairs_a_schema_whose_constraint_was_misnamed(merchant_a, settings):
+    from tenants.services import merchant_schemas_repair
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'ALTER TABLE "{merchant_a.schema_name}".checkout_payment'
+            " RENAME CONSTRAINT payment_order_once TO checkout_payment_livemode_order_id_key"
+        )
+    assert merchant_schemas_repair() == 1
+    assert merchant_schemas_repair() == 0
+    template = _constraint_and_index_names(settings.TENANT_BASE_SCHEMA)
+    assert _constraint_and_index_names(merchant_a.schema_name) == template

@@ -7,7 +7,11 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from tenants.services import merchant_template_ensure, provision_merchant
+from tenants.services import (
+    merchant_schemas_repair,
+    merchant_template_ensure,
+    provision_merchant,
+)
 from tenants.team import demo_owner_ensure
 
 DEMO_OWNER_EMAIL = "owner@demo-shop.localhost"
@@ -30,6 +34,7 @@ class Command(BaseCommand):
         call_command("migrate_schemas", shared=True, interactive=False, verbosity=verbosity)
         merchant_template_ensure()
         call_command("migrate_schemas", tenant=True, interactive=False, verbosity=verbosity)
+        merchant_schemas_repair()
         if demo:
             if settings.PRODUCTION:
                 raise CommandError("Demo data is for development only.")
