@@ -35,7 +35,6 @@ def _check(amount: int, currency: str, occurred_at: datetime) -> None:
         raise ValueError("occurred_at must be timezone-aware")
 
 
-@transaction.atomic
 def commission_record_payment(
     *,
     merchant: Merchant,
@@ -46,13 +45,12 @@ def commission_record_payment(
     occurred_at: datetime,
 ) -> CommissionEntry:
     """Write the commission of one successful payment, with the plan in force copied onto it.
-    Recording the same payment again returns the first entry unchanged."""
+    Recording the same payment again returns the first entry unchanged.
+
+    Three statements on the payment path and no savepoint: the plan, an insert that skips a
+    payment which already has its entry (ON CONFLICT DO NOTHING cannot fail on the duplicate),
+    and the payment's entry read back, whichever call wrote it."""
     _check(amount, currency, occurred_at)
-    existing = CommissionEntry.objects.filter(
-        merchant=merchant, kind=CommissionEntry.Kind.CHARGE, payment_id=payment_id
-    ).first()
-    if existing is not None:
-        return existing
     terms = plan_in_force(merchant=merchant, currency=currency, at=occurred_at)
     entry = CommissionEntry(
         merchant=merchant,
@@ -69,10 +67,7 @@ def commission_record_payment(
         fixed_fee=terms.fixed_fee,
     )
     # A concurrent call for the same payment waits on the unique index, then finds the row.
-    with transaction.atomic():
-        created = CommissionEntry.objects.bulk_create([entry], ignore_conflicts=True)
-    if created and created[0].pk:
-        return created[0]
+    CommissionEntry.objects.bulk_create([entry], ignore_conflicts=True)
     return CommissionEntry.objects.get(
         merchant=merchant, kind=CommissionEntry.Kind.CHARGE, payment_id=payment_id
     )

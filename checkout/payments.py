@@ -133,12 +133,8 @@ def _confirm_locked(
     now: datetime.datetime,
 ) -> Payment:
     session_assert_open(session, now=now)
-    if Payment.objects.filter(livemode=session.livemode, order_id=session.order_id).exists():
-        raise CheckoutError(
-            CheckoutErrorCode.ORDER_ALREADY_PAID,
-            f"Order {session.order_id} is already paid.",
-            param="order_id",
-        )
+    # An order paid by another session is refused by the payment_order_once index when the
+    # Payment is inserted below; the whole transaction, debits included, then rolls back.
     if remembered is not None:
         voucher_holds_release(holders=[session.public_id])
         voucher_hold_add(
@@ -161,7 +157,6 @@ def _confirm_locked(
         livemode=session.livemode,
         reference=payment_id,
         order_id=session.order_id,
-        hold_until=session.expires_at,
         now=now,
     )
     commission = commission_record_payment(

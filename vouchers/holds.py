@@ -16,7 +16,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import Q, Sum
+from django.db.models import OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from vouchers.codes import code_last4, code_normalise
@@ -73,6 +74,36 @@ def _expiry_order(voucher: Voucher) -> tuple:
     return (voucher.expires_at or FAR_FUTURE, voucher.pk)
 
 
+def _shares(
+    *, vouchers: list[Voucher], others: dict[int, int], amount: int
+) -> list[tuple[Voucher, int, int]]:
+    """Share `amount` over `vouchers`, soonest-expiring first, each up to what other holders
+    leave of its balance: (voucher, share, available) in that order."""
+    remaining = amount
+    shares = []
+    for voucher in sorted(vouchers, key=_expiry_order):
+        available = max(0, voucher.balance - others.get(voucher.pk, 0))
+        share = min(available, remaining)
+        remaining -= share
+        shares.append((voucher, share, available))
+    return shares
+
+
+def _plan(shares: list[tuple[Voucher, int, int]], amount: int) -> HoldPlan:
+    listed = [
+        HeldVoucher(
+            voucher_id=voucher.public_id,
+            code_last4=code_last4(voucher.code),
+            currency=voucher.currency,
+            held=share,
+            available=available,
+            expires_at=voucher.expires_at,
+        )
+        for voucher, share, available in shares
+    ]
+    return HoldPlan(vouchers=listed, amount=amount)
+
+
 def _allocate(
     *,
     holder: str,
@@ -81,29 +112,32 @@ def _allocate(
     hold_until: datetime.datetime,
     now: datetime.datetime,
 ) -> HoldPlan:
-    """Share `amount` over `vouchers` (locked by the caller), soonest-expiring first, and store
-    the holds."""
+    """Share `amount` over `vouchers` (locked by the caller) and store the holds."""
     others = _held_by_others(vouchers=vouchers, holder=holder, now=now)
-    remaining = amount
-    listed = []
-    for voucher in sorted(vouchers, key=_expiry_order):
-        available = max(0, voucher.balance - others.get(voucher.pk, 0))
-        share = min(available, remaining)
-        remaining -= share
+    shares = _shares(vouchers=vouchers, others=others, amount=amount)
+    for voucher, share, _available in shares:
         VoucherHold.objects.update_or_create(
             voucher=voucher, holder=holder, defaults={"amount": share, "expires_at": hold_until}
         )
-        listed.append(
-            HeldVoucher(
-                voucher_id=voucher.public_id,
-                code_last4=code_last4(voucher.code),
-                currency=voucher.currency,
-                held=share,
-                available=available,
-                expires_at=voucher.expires_at,
-            )
-        )
-    return HoldPlan(vouchers=listed, amount=amount)
+    return _plan(shares, amount)
+
+
+def _holder_vouchers_locked(*, holder: str, now: datetime.datetime) -> list[Voucher]:
+    """The holder's vouchers locked in pk order, each annotated with `held_elsewhere` (what other
+    holders' unexpired holds reserve on it): one statement."""
+    held_elsewhere = (
+        VoucherHold.objects.filter(voucher=OuterRef("pk"), expires_at__gt=now)
+        .exclude(holder=holder)
+        .values("voucher")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
+    return list(
+        Voucher.objects.select_for_update(of=("self",))
+        .filter(pk__in=VoucherHold.objects.filter(holder=holder).values("voucher_id"))
+        .annotate(held_elsewhere=Coalesce(Subquery(held_elsewhere), 0))
+        .order_by("pk")
+    )
 
 
 def _holder_voucher_pks(holder: str) -> list[int]:
@@ -226,7 +260,6 @@ def voucher_holds_redeem(
     livemode: bool,
     reference: str,
     order_id: str,
-    hold_until: datetime.datetime,
     now: datetime.datetime | None = None,
 ) -> list[VoucherDebit]:
     """Pay `amount` with the holder's vouchers: shares re-allocated under row locks (balances
@@ -235,14 +268,14 @@ def voucher_holds_redeem(
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("voucher_holds_redeem runs inside the caller's transaction")
     now = now or timezone.now()
-    vouchers = _locked(_holder_voucher_pks(holder))
+    vouchers = _holder_vouchers_locked(holder=holder, now=now)
     if not vouchers:
         raise VoucherError(
             VoucherErrorCode.CODE_INVALID, "Add a voucher code to pay.", param="code"
         )
-    plan = _allocate(
-        holder=holder, vouchers=vouchers, amount=amount, hold_until=hold_until, now=now
-    )
+    # The holds are dropped below, so the shares are planned without storing them.
+    others = {voucher.pk: voucher.held_elsewhere for voucher in vouchers}
+    plan = _plan(_shares(vouchers=vouchers, others=others, amount=amount), amount)
     if plan.remaining:
         raise VoucherError(
             VoucherErrorCode.INSUFFICIENT_BALANCE,
