@@ -272,7 +272,8 @@ CELERY_BEAT_SCHEDULE = {
 # development; `make run` turns it on). Off (default): https only, public addresses only.
 WEBHOOKS_ALLOW_PRIVATE = env_bool("WEBHOOKS_ALLOW_PRIVATE", default=False)
 # The Celery queue of webhook delivery tasks (a worker must consume it; default: Celery's own).
-WEBHOOKS_TASK_QUEUE = env_str("WEBHOOKS_TASK_QUEUE", "celery")
+# Deliveries are I/O-bound: their own queue, consumed by a threads-pool worker (launcher, k8s).
+WEBHOOKS_TASK_QUEUE = env_str("WEBHOOKS_TASK_QUEUE", "webhooks")
 
 # --- stripe / billing ---------------------------------------------------------------------------
 # Unset key: invoices are produced and finalized locally and marked "not sent to Stripe".

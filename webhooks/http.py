@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -13,9 +14,12 @@ from webhooks.ssrf import Target, target_resolve
 TIMEOUT_SECONDS = 15.0
 RESPONSE_KEEP_BYTES = 2048
 USER_AGENT = "SuperPayment-Webhooks/1"
+POOL_CONNECTIONS = 8
 
-# Connection pools per checked address, reused by this process (keep-alive to busy receivers).
+# Connection pools per checked address, reused by this process (keep-alive to busy receivers);
+# shared by the webhooks worker's threads.
 _pools: dict[tuple, urllib3.HTTPConnectionPool] = {}
+_pools_lock = threading.Lock()
 
 
 @dataclass
@@ -31,19 +35,23 @@ class SendResult:
 def _pool(target: Target) -> urllib3.HTTPConnectionPool:
     key = (target.scheme, target.address, target.port, target.host)
     pool = _pools.get(key)
-    if pool is None:
-        common = {"port": target.port, "maxsize": 4, "retries": False, "block": False}
-        if target.scheme == "https":
-            # Connect to the checked address; SNI and the certificate check use the name.
-            pool = urllib3.HTTPSConnectionPool(
-                target.address,
-                server_hostname=target.host,
-                assert_hostname=target.host,
-                **common,
-            )
-        else:
-            pool = urllib3.HTTPConnectionPool(target.address, **common)
-        _pools[key] = pool
+    if pool is not None:
+        return pool
+    with _pools_lock:
+        return _pools.get(key) or _pool_create(key, target)
+
+
+def _pool_create(key: tuple, target: Target) -> urllib3.HTTPConnectionPool:
+    # Up to POOL_CONNECTIONS kept alive per receiver (a worker's threads may all send to one).
+    common = {"port": target.port, "maxsize": POOL_CONNECTIONS, "retries": False, "block": False}
+    if target.scheme == "https":
+        # Connect to the checked address; SNI and the certificate check use the name.
+        pool = urllib3.HTTPSConnectionPool(
+            target.address, server_hostname=target.host, assert_hostname=target.host, **common
+        )
+    else:
+        pool = urllib3.HTTPConnectionPool(target.address, **common)
+    _pools[key] = pool
     return pool
 
 

@@ -9,6 +9,7 @@ secrets), in the mode that checks its configuration without serving.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import shutil
 import subprocess
@@ -23,6 +24,51 @@ from tests.processes import BIN, ROOT
 COMMANDS = declared_commands()
 # Utilities of the base image's Debian userland that manifests may call (preStop hooks).
 OS_UTILITIES = {"sleep"}
+# Where the deployment files run their processes: Kubernetes and docker compose.
+DEPLOYMENTS = ["k8s", "docker-compose"]
+
+# Celery's own command line, run up to where the worker or beat would start: the app (-A) is
+# imported and every option is parsed and converted (an unknown option, a pool that does not exist
+# or a concurrency that is not a number fail, which `--help` does not check). Instead of starting,
+# it prints what the process would run with, including the queues the app's tasks are sent to.
+CELERY_PARSE_ONLY = """
+import json, sys
+import click
+from celery.bin.beat import beat
+from celery.bin.celery import main
+from celery.bin.worker import worker
+from celery.concurrency import ALIASES
+from celery.utils.nodenames import default_nodename
+
+def parsed(subcommand):
+    def report(**params):
+        app = click.get_current_context().find_root().obj.app
+        from django.conf import settings
+        found = {
+            "subcommand": subcommand,
+            "default_queue": app.conf.task_default_queue,
+            "webhooks_queue": settings.WEBHOOKS_TASK_QUEUE,
+        }
+        if subcommand == "worker":
+            pool = params["pool"]
+            path = f"{pool.__module__}:{pool.__name__}"
+            excluded = set(params["exclude_queues"] or [])
+            queues = params["queues"] or list(app.amqp.queues)
+            found.update(
+                pool=next(alias for alias, target in ALIASES.items() if target == path),
+                queues=[queue for queue in queues if queue not in excluded],
+                concurrency=params["concurrency"],
+                hostname=default_nodename(params["hostname"]),
+            )
+        print("PARSED " + json.dumps(found))
+        sys.exit(0)
+    return report
+
+worker.callback = parsed("worker")
+beat.callback = parsed("beat")
+sys.argv[0] = "celery"
+main()
+"""
 
 
 def _run(argv: list[str], env: dict[str, str], tmp_path) -> subprocess.CompletedProcess:
@@ -64,15 +110,19 @@ def _check_gunicorn(command: DeclaredCommand, tmp_path) -> None:
     assert result.returncode == 0, f"{command}\n{result.stdout}\n{result.stderr}"
 
 
+def _celery_parse(command: DeclaredCommand, tmp_path) -> dict:
+    """What a `celery` command would run with, as Celery parses it (nothing connects)."""
+    argv = [sys.executable, "-c", CELERY_PARSE_ONLY, *command.argv[1:]]
+    result = _run(argv, command.env, tmp_path)
+    assert result.returncode == 0, f"{command}\n{result.stdout}\n{result.stderr}"
+    (line,) = [line for line in result.stdout.splitlines() if line.startswith("PARSED ")]
+    return json.loads(line.removeprefix("PARSED "))
+
+
 def _check_celery(command: DeclaredCommand, tmp_path) -> None:
-    # The app (-A) is imported before the subcommand parses its options; unknown options fail
-    # the parse, --help then stops before anything connects.
     subcommands = [arg for arg in command.argv[1:] if arg in {"worker", "beat"}]
     assert subcommands, f"{command}: neither a worker nor beat"
-    subcommand = subcommands[0]
-    result = _run([str(BIN / "celery"), *command.argv[1:], "--help"], command.env, tmp_path)
-    assert result.returncode == 0, f"{command}\n{result.stdout}\n{result.stderr}"
-    assert f"Usage: celery {subcommand}" in result.stdout
+    assert _celery_parse(command, tmp_path)["subcommand"] == subcommands[0], command
 
 
 def _check(command: DeclaredCommand, tmp_path) -> None:
@@ -94,7 +144,15 @@ def _check(command: DeclaredCommand, tmp_path) -> None:
 
 def test_the_deployment_files_run_every_process():
     origins = " ".join(command.origin for command in COMMANDS)
-    for expected in ["Dockerfile CMD", "Dockerfile HEALTHCHECK", "Job/superpayment-migrate"]:
+    for expected in [
+        "Dockerfile CMD",
+        "Dockerfile HEALTHCHECK",
+        "Job/superpayment-migrate",
+        "Deployment/superpayment-worker",
+        "Deployment/superpayment-webhooks-worker",
+        "docker-compose worker",
+        "docker-compose webhooks-worker",
+    ]:
         assert expected in origins
     programs = {command.argv[:4] for command in COMMANDS}
     assert ("celery", "-A", "superpayment", "worker") in programs
@@ -109,11 +167,42 @@ def test_declared_command_starts(command, tmp_path):
     _check(command, tmp_path)
 
 
+@pytest.mark.parametrize("deployment", DEPLOYMENTS)
+def test_webhook_deliveries_have_their_own_threads_pool_worker(deployment, tmp_path):
+    """Every queue the app sends tasks to has exactly one worker: the default queue a prefork
+    worker (CPU-bound tasks, Celery's time limits), the webhooks queue a threads-pool worker
+    (deliveries wait on merchants' servers) that consumes nothing else."""
+    workers = {
+        str(command): _celery_parse(command, tmp_path)
+        for command in COMMANDS
+        if command.origin.startswith(deployment) and "worker" in command.argv[1:]
+    }
+    (default_queue,) = {worker["default_queue"] for worker in workers.values()}
+    (webhooks_queue,) = {worker["webhooks_queue"] for worker in workers.values()}
+    assert webhooks_queue == "webhooks" != default_queue
+    consumers = {
+        queue: [name for name, worker in workers.items() if queue in worker["queues"]]
+        for queue in [default_queue, webhooks_queue]
+    }
+    for queue, names in consumers.items():
+        assert len(names) == 1, f"{deployment}: queue {queue!r} is consumed by {names}"
+    general = workers[consumers[default_queue][0]]
+    assert general["queues"] == [default_queue] and general["pool"] == "prefork"
+    webhooks = workers[consumers[webhooks_queue][0]]
+    assert webhooks["queues"] == [webhooks_queue]
+    assert webhooks["pool"] == "threads"
+    assert (webhooks["concurrency"] or 0) >= 2, "threads set explicitly, not the CPU count"
+    assert webhooks["hostname"].startswith("webhooks@")
+    assert len({worker["hostname"] for worker in workers.values()}) == len(workers)
+
+
 @pytest.mark.parametrize(
     "argv",
     [
         ("celery", "-A", "superpayment", "wrker"),
         ("celery", "-A", "superpayment", "worker", "--concurrancy", "2"),
+        ("celery", "-A", "superpayment", "worker", "-Q", "webhooks", "--pool", "thread"),
+        ("celery", "-A", "superpayment", "worker", "--pool", "threads", "--concurrency", "eight"),
         ("celery", "-A", "superpaymnt", "beat"),
         ("gunicorn", "superpayment.wsgy:application", "-c", "superpayment/gunicorn_conf.py"),
         ("python", "manage.py", "setup_platfrom"),

@@ -13,7 +13,7 @@ from tests.deploy import files
 
 # The Compose specification's JSON schema, vendored (origin and licence: README.md beside it).
 SCHEMA = json.loads((Path(__file__).parent / "compose-spec.json").read_text())
-APP_SERVICES = {"migrate", "web", "worker", "beat"}
+APP_SERVICES = {"migrate", "web", "worker", "webhooks-worker", "beat"}
 
 
 def _errors(document: dict) -> list[str]:
@@ -69,7 +69,7 @@ def test_start_order_waits_for_healthy_servers_and_the_finished_migration():
     migrate = services["migrate"]
     assert migrate["command"] == ["python", "manage.py", "setup_platform", "--demo"]
     assert migrate["restart"] == "no"
-    for name in ["web", "worker", "beat"]:
+    for name in ["web", "worker", "webhooks-worker", "beat"]:
         depends = services[name]["depends_on"]
         assert depends["migrate"]["condition"] == "service_completed_successfully", name
     for name, service in services.items():
@@ -79,6 +79,19 @@ def test_start_order_waits_for_healthy_servers_and_the_finished_migration():
                 healthcheck = services[target].get("healthcheck", {})
                 assert healthcheck.get("test") and not healthcheck.get("disable"), target
     assert services["migrate"]["depends_on"]["postgres"]["condition"] == "service_healthy"
+
+
+def test_webhooks_worker_consumes_only_webhooks_in_threads_and_stops_like_the_worker():
+    services = files.compose()["services"]
+    worker, webhooks = services["worker"], services["webhooks-worker"]
+    command = webhooks["command"]
+    assert command[:4] == ["celery", "-A", "superpayment", "worker"]
+    assert command[command.index("-Q") + 1] == "webhooks"
+    assert command[command.index("--pool") + 1] == "threads"
+    assert command[command.index("--hostname") + 1].startswith("webhooks@")
+    assert not {"-Q", "--queues", "--pool", "-P"} & set(worker["command"]), "default queue only"
+    for key in ["stop_grace_period", "healthcheck", "depends_on", "environment", "image"]:
+        assert webhooks.get(key) == worker.get(key), key
 
 
 def test_web_is_published_and_probed_on_healthz():

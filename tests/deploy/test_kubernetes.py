@@ -16,6 +16,7 @@ KUBERNETES_VERSION = "1.31"
 MANIFESTS = files.manifests()
 SECRET_NAME = "superpayment-secrets"
 WEB, WORKER, BEAT = "superpayment-web", "superpayment-worker", "superpayment-beat"
+WEBHOOKS_WORKER = "superpayment-webhooks-worker"
 
 
 @pytest.mark.parametrize("manifest", MANIFESTS, ids=str)
@@ -109,12 +110,12 @@ def test_web_probes_readiness_and_liveness_on_the_served_host():
     assert pre_stop + graceful < pod_spec(web)["terminationGracePeriodSeconds"]
 
 
-def test_web_and_worker_scale_on_cpu_and_beat_stays_single():
+def test_web_and_workers_scale_on_cpu_and_beat_stays_single():
     hpas = {
         hpa.doc["spec"]["scaleTargetRef"]["name"]: hpa.doc
         for hpa in files.by_kind("HorizontalPodAutoscaler")
     }
-    assert set(hpas) == {WEB, WORKER}
+    assert set(hpas) == {WEB, WORKER, WEBHOOKS_WORKER}
     for name, hpa in hpas.items():
         deployment = one("Deployment", name).doc
         assert hpa["spec"]["scaleTargetRef"]["kind"] == "Deployment"
@@ -129,6 +130,43 @@ def test_web_and_worker_scale_on_cpu_and_beat_stays_single():
 
 def _selects(selector: dict, labels: dict) -> bool:
     return all(labels.get(key) == value for key, value in selector.items())
+
+
+def test_each_deployment_selects_its_own_pods_only():
+    deployments = files.by_kind("Deployment")
+    assert {WEB, WORKER, WEBHOOKS_WORKER, BEAT} <= {d.name for d in deployments}
+    for deployment in deployments:
+        selector = deployment.doc["spec"]["selector"]["matchLabels"]
+        for other in deployments:
+            selected = _selects(selector, pod_labels(other))
+            assert selected == (other is deployment), f"{deployment} selects {other}'s pods"
+
+
+def _command(name: str) -> list[str]:
+    (container,) = pod_spec(one("Deployment", name))["containers"]
+    return container["command"]
+
+
+def test_the_webhooks_worker_runs_deliveries_in_threads_beside_the_worker():
+    """Same pods as the worker (image, configuration, security, shutdown), but consuming only
+    the `webhooks` queue in a threads pool; the worker keeps the default queue."""
+    command = _command(WEBHOOKS_WORKER)
+    assert command[:4] == ["celery", "-A", "superpayment", "worker"]
+    assert command[command.index("-Q") + 1] == "webhooks"
+    assert command[command.index("--pool") + 1] == "threads"
+    assert int(command[command.index("--concurrency") + 1]) >= 2
+    assert command[command.index("--hostname") + 1].startswith("webhooks@")
+    worker_command = _command(WORKER)
+    assert not {"-Q", "--queues", "--pool", "-P"} & set(worker_command), "default queue, prefork"
+
+    def without_container_specifics(name: str) -> dict:
+        spec = copy.deepcopy(pod_spec(one("Deployment", name)))
+        for container in spec["containers"]:
+            for key in ["name", "command", "resources"]:
+                container.pop(key)
+        return spec
+
+    assert without_container_specifics(WEBHOOKS_WORKER) == without_container_specifics(WORKER)
 
 
 def test_service_pdb_and_ingress_point_at_the_web_pods():

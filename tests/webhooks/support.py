@@ -106,10 +106,11 @@ def wait_until(predicate: Callable[[], object], timeout: float = 60, step: float
 
 
 class QueueWorker:
-    """A Celery worker consuming only `queue`, in its own process group (so a SIGKILL takes its
-    pool processes down with it, like a crashed container)."""
+    """A Celery worker consuming only `queue` with the threads pool, as the product's webhooks
+    worker does, in its own process group (so a SIGKILL takes it all down, like a crashed
+    container)."""
 
-    def __init__(self, *, database_url: str, queue: str, concurrency: int = 2) -> None:
+    def __init__(self, *, database_url: str, queue: str, concurrency: int = 4) -> None:
         self.database_url = database_url
         self.queue = queue
         self.concurrency = concurrency
@@ -125,7 +126,8 @@ class QueueWorker:
         }
         self.process = subprocess.Popen(
             [str(BIN / "celery"), "-A", "superpayment", "worker", "-l", "warning"]
-            + ["--concurrency", str(self.concurrency), "--hostname", self.hostname]
+            + ["--pool", "threads", "--concurrency", str(self.concurrency)]
+            + ["--hostname", self.hostname]
             + ["-Q", self.queue, "--without-gossip", "--without-mingle", "--without-heartbeat"],
             env=env,
             cwd=ROOT,
