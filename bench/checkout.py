@@ -12,6 +12,9 @@ ledger entry (public schema), payment, outbox event, session completed — one t
 Anchor: /readyz (one PostgreSQL query + one Redis ping, JSON) on the same server, same run;
 /healthz (no I/O) is printed beside it. Goal: confirm >= 50% of the anchor.
 
+In process: the confirm service called directly, one payment at a time, wall and CPU time per
+payment, to split the HTTP figure into the payment's own cost and the request's.
+
 Widget: the loader's gzipped bytes, and the time from the script tag's start to the button
 rendered (the `superpayment:ready` event) in headless Chromium, median of 20 loads.
 """
@@ -20,7 +23,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import multiprocessing
 import os
 import queue
 import statistics
@@ -33,6 +35,7 @@ from pathlib import Path
 from django.db import connection
 from django_tenants.utils import schema_context
 
+from bench.processes import processes_run
 from superpayment.embedded import free_port, wait_for_port
 from tenants.models import Merchant
 from tenants.services import merchant_schema_name, provision_merchant
@@ -47,6 +50,8 @@ THREADS_PER_PROCESS = 48
 P99_LIMIT_MS = 250.0
 SUSTAINED = 0.97
 VOUCHERS = 200
+IN_PROCESS_WARM_UP = 20
+IN_PROCESS_CONFIRMS = 200
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -107,6 +112,22 @@ def _prepare_sessions(merchant: Merchant, count: int, codes: list[str]) -> list[
             for index, session in enumerate(sessions)
         )
     return [(session.public_id, session.confirm_token) for session in sessions]
+
+
+def _confirm_in_process(merchant: Merchant, sessions: list[tuple[str, str]]) -> tuple[float, float]:
+    """The confirm service called directly, one at a time: (wall ms, this process's CPU ms) per
+    payment, so the HTTP figures above can be split into the payment's own cost and the rest."""
+    from checkout.payments import checkout_session_confirm
+
+    with schema_context(merchant.schema_name):
+        for session_id, token in sessions[:IN_PROCESS_WARM_UP]:
+            checkout_session_confirm(merchant=merchant, session_id=session_id, confirm_token=token)
+        measured = sessions[IN_PROCESS_WARM_UP:]
+        wall, cpu = time.perf_counter(), time.process_time()
+        for session_id, token in measured:
+            checkout_session_confirm(merchant=merchant, session_id=session_id, confirm_token=token)
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    return wall * 1000 / len(measured), cpu * 1000 / len(measured)
 
 
 # --- the server ----------------------------------------------------------------------------------
@@ -181,20 +202,8 @@ def _offer(port: int, rate: float, make_request) -> dict:
     """Offer `rate` requests/s for STEP_SECONDS; what was answered and how fast."""
     total = int(rate * STEP_SECONDS)
     requests = [(index / rate, *make_request(index)) for index in range(total)]
-    context = multiprocessing.get_context("fork")
-    results = context.Queue()
-    start_at = time.time() + 0.5
-    processes = [
-        context.Process(
-            target=_client, args=(port, requests[p::CLIENT_PROCESSES], start_at, results)
-        )
-        for p in range(CLIENT_PROCESSES)
-    ]
-    for process in processes:
-        process.start()
-    outcomes = [results.get() for _ in processes]
-    for process in processes:
-        process.join()
+    shares = [(port, requests[p::CLIENT_PROCESSES]) for p in range(CLIENT_PROCESSES)]
+    _, outcomes = processes_run(_client, shares, start_in=0.5)
     latencies = sorted(latency for lats, _ in outcomes for latency in lats)
     failures = sum(failed for _, failed in outcomes)
     if not latencies:
@@ -293,7 +302,7 @@ def run() -> dict:
         ]
     needed = int((sum(CONFIRM_RATES) + 2 * WARM_CONFIRM_RATE) * STEP_SECONDS)
     started = time.perf_counter()
-    sessions = _prepare_sessions(merchant, needed, codes)
+    sessions = _prepare_sessions(merchant, needed + IN_PROCESS_CONFIRMS, codes)
     prepare_s = time.perf_counter() - started
     connection.close()
 
@@ -329,6 +338,9 @@ def run() -> dict:
         anchor, anchor_step, anchor_steps = _sweep(port, readyz)
         trivial, trivial_step, _ = _sweep(port, healthz)
         render_ms = _widget_render_ms(base, key.publishable_key)
+        server.terminate()  # the in-process figure below wants a quiet machine
+        server.wait(20)
+        one_wall_ms, one_cpu_ms = _confirm_in_process(merchant, sessions[needed:])
     finally:
         server.terminate()
         server.wait(20)
@@ -349,6 +361,8 @@ def run() -> dict:
         f"/healthz (no I/O): {trivial:.0f} req/s sustained ({at(trivial_step)})",
         f"checkout confirm: {confirmed:.0f} payments/s sustained ({at(confirm_step)})",
         f"ratio confirm / anchor: {ratio:.0%} (goal >= 50%)",
+        f"one confirm in process, no HTTP (mean of {IN_PROCESS_CONFIRMS - IN_PROCESS_WARM_UP}): "
+        f"{one_wall_ms:.1f} ms, of which {one_cpu_ms:.1f} ms Python CPU",
         f"widget loader: {bundle.gzip_bytes} bytes gzipped ({bundle.bytes} minified; budget 6144)",
         f"widget: script start to button rendered in Chromium: median {render_ms} ms",
         f"(prepared {needed} sessions with holds in {prepare_s:.1f} s)",
@@ -359,6 +373,8 @@ def run() -> dict:
         "anchor_readyz_per_s": anchor,
         "healthz_per_s": trivial,
         "ratio": round(ratio, 3),
+        "confirm_in_process_ms": round(one_wall_ms, 2),
+        "confirm_in_process_cpu_ms": round(one_cpu_ms, 2),
         "confirm_steps": confirm_steps,
         "anchor_steps": anchor_steps,
         "widget_gzip_bytes": bundle.gzip_bytes,

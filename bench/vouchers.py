@@ -12,7 +12,6 @@ Bulk: codes per second issuing 100,000 vouchers in one call.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import random
 import re
@@ -27,6 +26,7 @@ from django.conf import settings
 from django.db import connection, connections
 from django_tenants.utils import schema_context
 
+from bench.processes import processes_run
 from tenants.models import Merchant
 from tenants.services import merchant_schema_name, provision_merchant
 from vouchers.locks import DEBIT_BY_CODE_SQL
@@ -78,19 +78,7 @@ def _client(schema: str, codes: list[str], start_at: float, results) -> None:
 
 
 def _redemptions_per_second(schema: str, codes: list[str]) -> tuple[float, int]:
-    connections.close_all()  # children must not share the parent's connection
-    context = multiprocessing.get_context("fork")
-    results = context.Queue()
-    start_at = time.time() + 2.0
-    processes = [
-        context.Process(target=_client, args=(schema, codes, start_at, results))
-        for _ in range(CLIENTS)
-    ]
-    for process in processes:
-        process.start()
-    outcomes = [results.get() for _ in processes]
-    for process in processes:
-        process.join()
+    _, outcomes = processes_run(_client, [(schema, codes)] * CLIENTS, start_in=2.0)
     return sum(done for done, _ in outcomes) / DURATION_S, sum(f for _, f in outcomes)
 
 

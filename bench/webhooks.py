@@ -26,6 +26,7 @@ from django.conf import settings
 from django.db import connection, connections, transaction
 from django_tenants.utils import schema_context
 
+from bench.processes import processes_run
 from superpayment.celery import app as celery_app
 from tenants.models import Merchant
 from tenants.services import merchant_schema_name, provision_merchant
@@ -144,19 +145,8 @@ def _producer(schema: str, index: int, start_at: float, results) -> None:
 def _produce_at_rate(schema: str) -> tuple[dict[str, float], float]:
     """RATE events/s for RATE_SECONDS from PRODUCERS processes, as web workers would commit
     them: {event id: commit time}, and the rate actually reached."""
-    connections.close_all()  # the children must not share the parent's connection
-    context = multiprocessing.get_context("fork")
-    results = context.Queue()
-    start_at = time.time() + 1.0
-    producers = [
-        context.Process(target=_producer, args=(schema, index, start_at, results))
-        for index in range(PRODUCERS)
-    ]
-    for producer in producers:
-        producer.start()
-    outcomes = [results.get() for _ in producers]
-    for producer in producers:
-        producer.join()
+    shares = [(schema, index) for index in range(PRODUCERS)]
+    start_at, outcomes = processes_run(_producer, shares, start_in=1.0)
     commits = {event: at for done, _ in outcomes for event, at in done.items()}
     finished = max(at for _, at in outcomes)
     return commits, len(commits) / (finished - start_at)

@@ -24,6 +24,7 @@ from checkout.errors import CheckoutError, CheckoutErrorCode
 from checkout.models import CheckoutSession, Payment, RememberedVoucher, payment_public_id_new
 from checkout.objects import payment_object
 from checkout.sessions import session_assert_open
+from superpayment.errors import violated_constraint
 from tenants.models import Merchant
 from vouchers.holds import (
     HoldPlan,
@@ -221,7 +222,7 @@ def checkout_session_confirm(
             )
     except IntegrityError as exc:
         # Two sessions of one order confirmed at once: the unique index let one through.
-        if "payment_order_once" in str(exc):
+        if violated_constraint(exc) == "payment_order_once":
             raise CheckoutError(
                 CheckoutErrorCode.ORDER_ALREADY_PAID,
                 "This order is already paid.",

@@ -20,3 +20,10 @@ class DomainError(Exception):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.code.value!r}, {self.message!r}, param={self.param!r})"
+
+
+def violated_constraint(exc: Exception) -> str:
+    """The name of the constraint a database error (Django's IntegrityError, caused by psycopg's)
+    reports, or "" when it names none."""
+    diag = getattr(exc.__cause__, "diag", None)
+    return getattr(diag, "constraint_name", None) or ""

@@ -32,9 +32,21 @@ class MembershipInline(ReadOnlyInline):
     fields = readonly_fields = ["user", "role", "created_at"]
 
 
-class ApiKeyInline(ReadOnlyInline):
-    model = ApiKey
-    fields = readonly_fields = ["name", "masked", "kind", "mode", "status", "last_used_at"]
+class ReadOnlyAdminMixin:
+    """Staff look, never add, change or delete: these rows are written through the services."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class ApiKeyColumnsMixin:
+    """A key as staff see it: masked, never its digest; its status by name."""
 
     @admin.display(description="key")
     def masked(self, key: ApiKey) -> str:
@@ -43,6 +55,11 @@ class ApiKeyInline(ReadOnlyInline):
     @admin.display(description="status")
     def status(self, key: ApiKey) -> str:
         return key.status.label
+
+
+class ApiKeyInline(ApiKeyColumnsMixin, ReadOnlyInline):
+    model = ApiKey
+    fields = readonly_fields = ["name", "masked", "kind", "mode", "status", "last_used_at"]
 
 
 @admin.register(Merchant)
@@ -114,7 +131,7 @@ class MerchantAdmin(admin.ModelAdmin):
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
+class ApiKeyAdmin(ReadOnlyAdminMixin, ApiKeyColumnsMixin, admin.ModelAdmin):
     """Read-only: keys are made in the portal. The digest is never shown; revoking goes through
     the service so it is audited."""
 
@@ -140,23 +157,6 @@ class ApiKeyAdmin(admin.ModelAdmin):
     list_select_related = ["merchant"]
     actions = ["revoke"]
 
-    @admin.display(description="key")
-    def masked(self, key: ApiKey) -> str:
-        return key.masked
-
-    @admin.display(description="status")
-    def status(self, key: ApiKey) -> str:
-        return key.status.label
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
     @admin.action(description="Revoke the selected keys now")
     def revoke(self, request, queryset) -> None:
         for key in queryset:
@@ -165,18 +165,9 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditLog)
-class AuditLogAdmin(admin.ModelAdmin):
+class AuditLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["created_at", "action", "actor_label", "merchant", "target", "ip_address"]
     list_filter = ["action", "actor_type"]
     search_fields = ["actor_email", "merchant__slug", "target_id"]
     date_hierarchy = "created_at"
     list_select_related = ["merchant"]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

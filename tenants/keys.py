@@ -128,8 +128,29 @@ def _key_new(
     return key, raw
 
 
-def _audit_details(key: ApiKey) -> dict:
-    return {"name": key.name, "kind": key.kind, "mode": key.mode, "key": key.masked}
+def _key_audit(
+    action: AuditAction,
+    key: ApiKey,
+    *,
+    actor: User | None,
+    request: HttpRequest | None,
+    **details,
+) -> None:
+    """One audit row about `key`, naming it by its masked value (never the secret)."""
+    audit_record(
+        action=action,
+        actor=actor,
+        merchant=key.merchant,
+        request=request,
+        target=key,
+        details={
+            "name": key.name,
+            "kind": key.kind,
+            "mode": key.mode,
+            "key": key.masked,
+            **details,
+        },
+    )
 
 
 @transaction.atomic
@@ -178,14 +199,7 @@ def api_key_create(
         rolled_from=None,
         now=now,
     )
-    audit_record(
-        action=AuditAction.API_KEY_CREATED,
-        actor=actor,
-        merchant=merchant,
-        request=request,
-        target=key,
-        details=_audit_details(key),
-    )
+    _key_audit(AuditAction.API_KEY_CREATED, key, actor=actor, request=request)
     log.info("api_key_created", merchant=merchant.slug, key=key.prefix, kind=kind, mode=mode)
     return key, raw if kind == ApiKey.Kind.SECRET else None
 
@@ -232,18 +246,14 @@ def api_key_roll(
         rolled_from=old,
         now=now,
     )
-    audit_record(
-        action=AuditAction.API_KEY_ROLLED,
+    _key_audit(
+        AuditAction.API_KEY_ROLLED,
+        old,
         actor=actor,
-        merchant=old.merchant,
         request=request,
-        target=old,
-        details={
-            **_audit_details(old),
-            "expires_at": old.expires_at.isoformat(),
-            "replaced_by": new.pk,
-            "replaced_by_key": new.masked,
-        },
+        expires_at=old.expires_at.isoformat(),
+        replaced_by=new.pk,
+        replaced_by_key=new.masked,
     )
     key.expires_at = old.expires_at
     log.info("api_key_rolled", merchant=old.merchant.slug, key=old.prefix, new_key=new.prefix)
@@ -265,14 +275,7 @@ def api_key_revoke(
     if locked.revoked_at is None:
         locked.revoked_at = now
         locked.save(update_fields=["revoked_at"])
-        audit_record(
-            action=AuditAction.API_KEY_REVOKED,
-            actor=actor,
-            merchant=locked.merchant,
-            request=request,
-            target=locked,
-            details=_audit_details(locked),
-        )
+        _key_audit(AuditAction.API_KEY_REVOKED, locked, actor=actor, request=request)
         log.info("api_key_revoked", merchant=locked.merchant.slug, key=locked.prefix)
     key.revoked_at = locked.revoked_at
     return locked
@@ -300,13 +303,13 @@ def api_key_update_origins(
     if origins != before:
         locked.allowed_origins = origins
         locked.save(update_fields=["allowed_origins"])
-        audit_record(
-            action=AuditAction.API_KEY_ORIGINS_UPDATED,
+        _key_audit(
+            AuditAction.API_KEY_ORIGINS_UPDATED,
+            locked,
             actor=actor,
-            merchant=locked.merchant,
             request=request,
-            target=locked,
-            details={**_audit_details(locked), "before": before, "after": origins},
+            before=before,
+            after=origins,
         )
     key.allowed_origins = locked.allowed_origins
     return locked

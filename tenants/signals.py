@@ -30,20 +30,16 @@ def audit_login_failed(sender, credentials, request=None, **kwargs) -> None:
     )
 
 
-@receiver(mfa_signals.authenticator_added)
-def audit_mfa_added(sender, request, user, authenticator, **kwargs) -> None:
-    audit_record(
-        action=AuditAction.USER_MFA_ENABLED,
-        actor=user,
-        request=request,
-        details={"type": authenticator.type},
-    )
+MFA_ACTIONS = {
+    mfa_signals.authenticator_added: AuditAction.USER_MFA_ENABLED,
+    mfa_signals.authenticator_removed: AuditAction.USER_MFA_DISABLED,
+}
 
 
-@receiver(mfa_signals.authenticator_removed)
-def audit_mfa_removed(sender, request, user, authenticator, **kwargs) -> None:
+@receiver(list(MFA_ACTIONS))
+def audit_mfa_changed(sender, signal, request, user, authenticator, **kwargs) -> None:
     audit_record(
-        action=AuditAction.USER_MFA_DISABLED,
+        action=MFA_ACTIONS[signal],
         actor=user,
         request=request,
         details={"type": authenticator.type},

@@ -26,8 +26,8 @@ from vouchers.rules import voucher_metadata_validate
 from vouchers.selectors import voucher_creditable_for_reference
 from vouchers.validation import (
     REASON_MAX_LENGTH,
-    TEXT_MAX_LENGTH,
     amount_validate,
+    reference_validate,
     text_validate,
 )
 
@@ -107,12 +107,7 @@ def voucher_credit(
     """Give back (a refund) part or all of what was redeemed from this voucher for `reference`,
     never more than that, across all credits for the reference."""
     amount = amount_validate(amount)
-    reference = text_validate(
-        reference,
-        param="reference",
-        max_length=TEXT_MAX_LENGTH,
-        required_code=VoucherErrorCode.REFERENCE_INVALID,
-    )
+    reference = reference_validate(reference)
     reason = text_validate(reason, param="reason", max_length=REASON_MAX_LENGTH)
     voucher = _locked_or_404(voucher_id=voucher_id, livemode=livemode)
     _refuse_closed(voucher, timezone.now())

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import OuterRef, Q, Subquery, Sum
+from django.db.models import OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -60,14 +60,9 @@ def _locked(pks: Iterable[int]) -> list[Voucher]:
     return list(Voucher.objects.select_for_update().filter(pk__in=list(pks)).order_by("pk"))
 
 
-def _held_by_others(*, vouchers: list[Voucher], holder: str, now: datetime.datetime) -> dict:
-    rows = (
-        VoucherHold.objects.filter(voucher__in=vouchers, expires_at__gt=now)
-        .exclude(holder=holder)
-        .values("voucher_id")
-        .annotate(total=Sum("amount"))
-    )
-    return {row["voucher_id"]: row["total"] for row in rows}
+def _others_holds(*, holder: str, now: datetime.datetime) -> QuerySet[VoucherHold]:
+    """Unexpired holds of holders other than `holder`: what they reserve is not available."""
+    return VoucherHold.objects.filter(expires_at__gt=now).exclude(holder=holder)
 
 
 def _expiry_order(voucher: Voucher) -> tuple:
@@ -113,7 +108,7 @@ def _allocate(
     now: datetime.datetime,
 ) -> HoldPlan:
     """Share `amount` over `vouchers` (locked by the caller) and store the holds."""
-    others = _held_by_others(vouchers=vouchers, holder=holder, now=now)
+    others = voucher_held_elsewhere(voucher_pks=[v.pk for v in vouchers], holder=holder, now=now)
     shares = _shares(vouchers=vouchers, others=others, amount=amount)
     for voucher, share, _available in shares:
         VoucherHold.objects.update_or_create(
@@ -126,8 +121,8 @@ def _holder_vouchers_locked(*, holder: str, now: datetime.datetime) -> list[Vouc
     """The holder's vouchers locked in pk order, each annotated with `held_elsewhere` (what other
     holders' unexpired holds reserve on it): one statement."""
     held_elsewhere = (
-        VoucherHold.objects.filter(voucher=OuterRef("pk"), expires_at__gt=now)
-        .exclude(holder=holder)
+        _others_holds(holder=holder, now=now)
+        .filter(voucher=OuterRef("pk"))
         .values("voucher")
         .annotate(total=Sum("amount"))
         .values("total")
@@ -225,7 +220,7 @@ def voucher_holds_plan(
         for hold in VoucherHold.objects.filter(holder=holder).select_related("voucher")
     }
     vouchers = [hold.voucher for hold in holds.values()]
-    others = _held_by_others(vouchers=vouchers, holder=holder, now=now)
+    others = voucher_held_elsewhere(voucher_pks=[v.pk for v in vouchers], holder=holder, now=now)
     listed = [
         HeldVoucher(
             voucher_id=voucher.public_id,
@@ -306,10 +301,8 @@ def voucher_held_elsewhere(
 ) -> dict[int, int]:
     """Amount reserved on each voucher by unexpired holds of holders other than `holder`."""
     rows = (
-        VoucherHold.objects.filter(
-            Q(voucher_id__in=list(voucher_pks)), expires_at__gt=now or timezone.now()
-        )
-        .exclude(holder=holder)
+        _others_holds(holder=holder, now=now or timezone.now())
+        .filter(voucher_id__in=list(voucher_pks))
         .values("voucher_id")
         .annotate(total=Sum("amount"))
     )

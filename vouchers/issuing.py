@@ -10,6 +10,7 @@ import structlog
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from superpayment.errors import violated_constraint
 from vouchers.codes import DEFAULT_RANDOM_LENGTH, code_generate, code_import_validate
 from vouchers.errors import VoucherError, VoucherErrorCode
 from vouchers.events import BULK_EVENTS_MAX, VOUCHER_CREATED, voucher_event_record
@@ -72,9 +73,21 @@ def bulk_count_validate(count: Any, *, maximum: int = BULK_MAX_COUNT) -> int:
     return count
 
 
+def voucher_issue_bulk_terms(
+    *, count: int, prefix: str, length: int, **terms: Any
+) -> dict[str, Any]:
+    """Refuse a bad bulk issue before any work and return its validated terms (`terms` are
+    voucher_issue_terms' arguments): the count first, then the terms, then the prefix and length
+    of the codes to generate. Shared by voucher_issue_bulk and voucher_job_create, so a job is
+    refused exactly when an immediate bulk issue would be."""
+    bulk_count_validate(count)
+    validated = voucher_issue_terms(**terms)
+    code_generate(prefix=prefix, length=length)  # refuses a weak prefix/length
+    return validated
+
+
 def _is_code_conflict(exc: IntegrityError) -> bool:
-    diag = getattr(exc.__cause__, "diag", None)
-    return "code" in (getattr(diag, "constraint_name", "") or "")
+    return "code" in violated_constraint(exc)
 
 
 def voucher_issue(
@@ -247,8 +260,10 @@ def voucher_issue_bulk(
 ) -> list[Voucher]:
     """Issue `count` vouchers on the same terms, all or none, inserted in batches. Up to
     BULK_EVENTS_MAX vouchers, each gets its voucher.created event; above, none do."""
-    bulk_count_validate(count)
-    terms = voucher_issue_terms(
+    terms = voucher_issue_bulk_terms(
+        count=count,
+        prefix=prefix,
+        length=length,
         currency=currency,
         amount=amount,
         livemode=livemode,
@@ -258,7 +273,6 @@ def voucher_issue_bulk(
         metadata=metadata,
         created_by=created_by,
     )
-    code_generate(prefix=prefix, length=length)  # refuses a weak prefix/length before any work
     issued: list[Voucher] = []
     for start in range(0, count, batch_size):
         issued.extend(

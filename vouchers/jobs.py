@@ -11,13 +11,9 @@ import structlog
 from django.db import connection, transaction
 from django.utils import timezone
 
-from vouchers.codes import DEFAULT_RANDOM_LENGTH, code_generate
+from vouchers.codes import DEFAULT_RANDOM_LENGTH
 from vouchers.errors import VoucherError, VoucherErrorCode
-from vouchers.issuing import (
-    bulk_count_validate,
-    voucher_issue_terms,
-    vouchers_insert_generated,
-)
+from vouchers.issuing import voucher_issue_bulk_terms, vouchers_insert_generated
 from vouchers.job_models import VoucherJob
 
 log = structlog.get_logger(__name__)
@@ -56,8 +52,10 @@ def voucher_job_create(
     created_by: int | None = None,
 ) -> VoucherJob:
     """Validate the terms now (so a bad request fails at once) and queue the job."""
-    bulk_count_validate(count)
-    terms = voucher_issue_terms(
+    terms = voucher_issue_bulk_terms(
+        count=count,
+        prefix=prefix,
+        length=length,
         currency=currency,
         amount=amount,
         livemode=livemode,
@@ -67,7 +65,6 @@ def voucher_job_create(
         metadata=metadata,
         created_by=created_by,
     )
-    code_generate(prefix=prefix, length=length)  # refuses a weak prefix/length
     job = VoucherJob.objects.create(
         livemode=livemode,
         count=count,

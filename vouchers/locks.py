@@ -53,9 +53,10 @@ def _execute_in_tenant_schema(statement: str, params: dict) -> tuple | None:
     """Run one of the debit statements below and return its row.
 
     They name the current merchant's schema themselves and run on Django's own database
-    connection (so inside the caller's transaction, if any) but not through a Django cursor:
-    django-tenants sends `SET search_path` before every cursor, a second round trip on the
-    hottest path. Server-side prepared, as the statement is the same for every payment.
+    connection (so inside the caller's transaction, if any) but on a plain psycopg cursor:
+    Django's cursors bind values client-side, which cannot be prepared. Server-side prepared
+    (see the database OPTIONS in settings), as the statement is the same for every payment, and
+    independent of the search_path django-tenants may not have sent yet.
     Table names are the models' db_table (a test checks them); every value is a parameter.
     """
     connection.ensure_connection()

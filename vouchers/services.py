@@ -52,6 +52,7 @@ from vouchers.validation import (
     REASON_MAX_LENGTH,
     TEXT_MAX_LENGTH,
     amount_validate,
+    reference_validate,
     text_validate,
     voucher_currency_validate,
 )
@@ -201,12 +202,7 @@ def voucher_redeem(
     """
     amount = amount_validate(amount)
     currency = voucher_currency_validate(currency)
-    reference = text_validate(
-        reference,
-        param="reference",
-        max_length=TEXT_MAX_LENGTH,
-        required_code=VoucherErrorCode.REFERENCE_INVALID,
-    )
+    reference = reference_validate(reference)
     order_id = text_validate(order_id, param="order_id", max_length=TEXT_MAX_LENGTH)
     parsed = [VoucherTender.parse(tender, index=i) for i, tender in enumerate(tenders)]
     if not 1 <= len(parsed) <= MAX_TENDERS:

@@ -40,3 +40,15 @@ def text_validate(
             param=param,
         )
     return clean
+
+
+def reference_validate(reference: str) -> str:
+    """The payment a balance change belongs to: required, up to TEXT_MAX_LENGTH characters.
+    Redemptions and refund credits check it alike, since a credit is matched to its redemptions
+    by the reference."""
+    return text_validate(
+        reference,
+        param="reference",
+        max_length=TEXT_MAX_LENGTH,
+        required_code=VoucherErrorCode.REFERENCE_INVALID,
+    )

@@ -284,11 +284,22 @@ def _attempt_log(delivery_public_id: str, event_public_id: str, result, outcome:
     )
 
 
+def _fail_and_disable(
+    *, delivery: Delivery, endpoint: WebhookEndpoint, schema_name: str, reason: str
+) -> None:
+    """Give up on the delivery at once and disable its endpoint, saying why."""
+    from webhooks.endpoints import endpoint_disable  # endpoints imports services → no cycle here
+
+    delivery.status = Delivery.Status.FAILED
+    delivery.next_attempt_at = None
+    delivery.save()
+    _queue_remove(schema_name=schema_name, delivery_ids=[delivery.pk])
+    endpoint_disable(endpoint=endpoint, reason=reason)
+
+
 @transaction.atomic
 def attempt_record(*, delivery: Delivery, attempted_at, headers: dict, result, url: str) -> str:
     """Log the attempt and decide what comes next: done, a retry, or giving up."""
-    from webhooks.endpoints import endpoint_disable  # endpoints imports services → no cycle here
-
     schema_name = connection.schema_name
     if _succeeded(result):
         _succeeded_record(
@@ -327,22 +338,24 @@ def attempt_record(*, delivery: Delivery, attempted_at, headers: dict, result, u
     endpoint = WebhookEndpoint.objects.select_for_update().get(pk=delivery.endpoint_id)
     outcome: str
     if result.status_code == 410:
-        delivery.status = Delivery.Status.FAILED
-        delivery.next_attempt_at = None
-        delivery.save()
-        _queue_remove(schema_name=schema_name, delivery_ids=[delivery.pk])
-        endpoint_disable(endpoint=endpoint, reason="The URL answered 410 Gone.")
+        _fail_and_disable(
+            delivery=delivery,
+            endpoint=endpoint,
+            schema_name=schema_name,
+            reason="The URL answered 410 Gone.",
+        )
         return "gone_disabled"
     else:
         if endpoint.failing_since is None:
             endpoint.failing_since = attempted_at
             endpoint.save(update_fields=["failing_since", "updated_at"])
         if now - endpoint.failing_since >= DISABLE_AFTER:
-            delivery.status = Delivery.Status.FAILED
-            delivery.next_attempt_at = None
-            delivery.save()
-            _queue_remove(schema_name=schema_name, delivery_ids=[delivery.pk])
-            endpoint_disable(endpoint=endpoint, reason="Every delivery failed for 5 days.")
+            _fail_and_disable(
+                delivery=delivery,
+                endpoint=endpoint,
+                schema_name=schema_name,
+                reason="Every delivery failed for 5 days.",
+            )
             return "failing_disabled"
         delay = retry_delay(attempt_count=delivery.attempt_count)
         if result.status_code == 429 and delay is not None:

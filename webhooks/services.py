@@ -100,8 +100,8 @@ def event_record(*, event_type: str, data_object: dict, livemode: bool) -> Event
 
 
 # The event, its deliveries and their queue rows in one statement (atomic by itself), after one
-# read of the subscribed endpoints; both on one cursor, so django-tenants sets the search_path
-# once. Same rows as Event/Delivery/DueDelivery .save()/.bulk_create() would write.
+# read of the subscribed endpoints. Same rows as Event/Delivery/DueDelivery .save()/.bulk_create()
+# would write.
 _SUBSCRIBED_SQL = f"""
 SELECT id FROM {WebhookEndpoint._meta.db_table}
 WHERE enabled AND livemode = %s

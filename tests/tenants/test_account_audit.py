@@ -67,3 +67,19 @@ def test_staff_groups_exist_with_their_permissions():
     )
     assert {"view_merchant", "change_merchant", "view_auditlog"} <= admin_perms
     assert Group.objects.filter(name="finance").exists()
+
+
+def test_adding_and_removing_two_factor_record_their_own_actions(rf):
+    from allauth.mfa import signals as mfa_signals
+
+    user = UserFactory()
+    authenticator = Authenticator(user=user, type=Authenticator.Type.TOTP)
+    request = rf.get("/")
+    request.user = user
+    for signal in (mfa_signals.authenticator_added, mfa_signals.authenticator_removed):
+        signal.send(sender=Authenticator, request=request, user=user, authenticator=authenticator)
+    rows = AuditLog.objects.filter(actor=user, action__startswith="user.mfa_").order_by("pk")
+    assert [(row.action, row.details) for row in rows] == [
+        ("user.mfa_enabled", {"type": "totp"}),
+        ("user.mfa_disabled", {"type": "totp"}),
+    ]

@@ -141,11 +141,18 @@ class VoucherCreatedSerializer(VoucherSerializer):
         return dict(voucher_api_object(instance), code=code_format(instance.code))
 
 
-class VoucherListSerializer(serializers.Serializer):
+# One page of a list, as ListPagination answers it. A subclass declares what `data` holds; the
+# field keeps its place here (second) in the schema. (A comment, not a docstring: the schema would
+# show a docstring as every subclass's description.)
+class _PageSerializer(serializers.Serializer):
     object = serializers.CharField(help_text='Always "list".')
-    data = VoucherSerializer(many=True)
+    data = serializers.ListField()
     has_more = serializers.BooleanField()
     next_cursor = serializers.CharField(allow_null=True)
+
+
+class VoucherListSerializer(_PageSerializer):
+    data = VoucherSerializer(many=True)
 
 
 class VoucherBulkResultSerializer(serializers.Serializer):
@@ -188,11 +195,8 @@ class VoucherCodeSerializer(serializers.Serializer):
         return {"id": voucher.public_id, "code": code_format(voucher.code)}
 
 
-class VoucherCodeListSerializer(serializers.Serializer):
-    object = serializers.CharField(help_text='Always "list".')
+class VoucherCodeListSerializer(_PageSerializer):
     data = VoucherCodeSerializer(many=True)
-    has_more = serializers.BooleanField()
-    next_cursor = serializers.CharField(allow_null=True)
 
 
 class LedgerEntrySerializer(serializers.Serializer):
@@ -220,11 +224,8 @@ class LedgerEntrySerializer(serializers.Serializer):
         }
 
 
-class LedgerEntryListSerializer(serializers.Serializer):
-    object = serializers.CharField(help_text='Always "list".')
+class LedgerEntryListSerializer(_PageSerializer):
     data = LedgerEntrySerializer(many=True)
-    has_more = serializers.BooleanField()
-    next_cursor = serializers.CharField(allow_null=True)
 
 
 class VoucherBalanceSerializer(serializers.Serializer):
