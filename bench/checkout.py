@@ -15,6 +15,12 @@ Anchor: /readyz (one PostgreSQL query + one Redis ping, JSON) on the same server
 In process: the confirm service called directly, one payment at a time, wall and CPU time per
 payment, to split the HTTP figure into the payment's own cost and the request's.
 
+Where the machine goes: each endpoint is offered again at half the rate it sustained while the
+CPU time of the app server, PostgreSQL, Redis and the load clients is read from the process
+table, giving CPU ms per request by part. From those, the ceiling: a confirm whose own Python
+cost nothing would still cost a bare request (/healthz, clients included) plus its PostgreSQL
+work, so the anchor's cost over that sum is the best ratio this confirm's SQL allows here.
+
 Widget: the loader's gzipped bytes, and the time from the script tag's start to the button
 rendered (the `superpayment:ready` event) in headless Chromium, median of 20 loads.
 """
@@ -32,6 +38,7 @@ import threading
 import time
 from pathlib import Path
 
+import psutil
 from django.db import connection
 from django_tenants.utils import schema_context
 
@@ -42,7 +49,7 @@ from tenants.services import merchant_schema_name, provision_merchant
 
 BENCH_SLUG = "bench-checkout"
 STEP_SECONDS = 3.0
-RATES = [25, 50, 100, 150, 200, 300, 400, 600, 800, 1200]
+RATES = [25, 50, 100, 150, 200, 300, 400, 600, 800, 1200, 1600, 2000]
 CONFIRM_RATES = [5, 10, 15, 20, 25, 35, 50, 75, 100, 150, 200, 300, 400]
 WARM_CONFIRM_RATE = 100  # high enough that every worker takes its share of the warm-up
 CLIENT_PROCESSES = 2
@@ -52,6 +59,7 @@ SUSTAINED = 0.97
 VOUCHERS = 200
 IN_PROCESS_WARM_UP = 20
 IN_PROCESS_CONFIRMS = 200
+CPU_SECONDS = 6.0
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -198,9 +206,9 @@ def _client(port: int, requests: list, start_at: float, results) -> None:
     results.put((latencies, failures[0]))
 
 
-def _offer(port: int, rate: float, make_request) -> dict:
-    """Offer `rate` requests/s for STEP_SECONDS; what was answered and how fast."""
-    total = int(rate * STEP_SECONDS)
+def _offer(port: int, rate: float, make_request, *, seconds: float = STEP_SECONDS) -> dict:
+    """Offer `rate` requests/s for `seconds`; what was answered and how fast."""
+    total = int(rate * seconds)
     requests = [(index / rate, *make_request(index)) for index in range(total)]
     shares = [(port, requests[p::CLIENT_PROCESSES]) for p in range(CLIENT_PROCESSES)]
     _, outcomes = processes_run(_client, shares, start_in=0.5)
@@ -235,6 +243,56 @@ def _sweep(port: int, make_request, *, rates=RATES) -> tuple[float, dict | None,
             break
         best, best_step = rate, step
     return best, best_step, steps
+
+
+# --- where the machine goes --------------------------------------------------------------------
+
+
+def _part(process: psutil.Process, server_pid: int) -> str | None:
+    """Which part of the system a process belongs to (None: not ours, e.g. the kernel)."""
+    name = process.name()
+    if name.startswith("postgres"):
+        return "postgres"
+    if name.startswith("redis"):
+        return "redis"
+    if process.pid == server_pid or process.ppid() == server_pid:
+        return "app"
+    return None
+
+
+def _cpu_seconds_by_part(server_pid: int) -> dict[tuple[int, str], float]:
+    seen = {}
+    for process in psutil.process_iter():
+        try:
+            part = _part(process, server_pid)
+            if part is not None:
+                times = process.cpu_times()
+                seen[(process.pid, part)] = times.user + times.system
+        except psutil.Error:
+            continue
+    return seen
+
+
+def _cpu_per_request(port: int, server_pid: int, rate: float, make_request) -> dict[str, float]:
+    """CPU ms per answered request at `rate`, by part: app server, postgres, redis, clients."""
+    before, clients_before = _cpu_seconds_by_part(server_pid), os.times()
+    step = _offer(port, rate, make_request, seconds=CPU_SECONDS)
+    after, clients_after = _cpu_seconds_by_part(server_pid), os.times()
+    parts = {"app": 0.0, "postgres": 0.0, "redis": 0.0}
+    for key, seconds in after.items():
+        parts[key[1]] += seconds - before.get(key, 0.0)
+    parts["clients"] = (clients_after.children_user + clients_after.children_system) - (
+        clients_before.children_user + clients_before.children_system
+    )
+    answered = max(step["ok"], 1)
+    return {part: seconds * 1000 / answered for part, seconds in parts.items()}
+
+
+def _cpu_line(label: str, cpu: dict[str, float]) -> str:
+    return (
+        f"{label}: {sum(cpu.values()):.2f} ms (app server {cpu['app']:.2f}, PostgreSQL "
+        f"{cpu['postgres']:.2f}, Redis {cpu['redis']:.2f}, load clients {cpu['clients']:.2f})"
+    )
 
 
 # --- widget in Chromium --------------------------------------------------------------------------
@@ -301,6 +359,7 @@ def run() -> dict:
             for voucher in voucher_issue_bulk(count=VOUCHERS, currency="EUR", amount=10**12)
         ]
     needed = int((sum(CONFIRM_RATES) + 2 * WARM_CONFIRM_RATE) * STEP_SECONDS)
+    needed += int(max(CONFIRM_RATES) / 2 * CPU_SECONDS)
     started = time.perf_counter()
     sessions = _prepare_sessions(merchant, needed + IN_PROCESS_CONFIRMS, codes)
     prepare_s = time.perf_counter() - started
@@ -337,6 +396,14 @@ def run() -> dict:
         confirmed, confirm_step, confirm_steps = _sweep(port, confirm, rates=CONFIRM_RATES)
         anchor, anchor_step, anchor_steps = _sweep(port, readyz)
         trivial, trivial_step, _ = _sweep(port, healthz)
+        cpu = {
+            name: _cpu_per_request(port, server.pid, max(sustained / 2, 5), make)
+            for name, sustained, make in (
+                ("confirm", confirmed, confirm),
+                ("readyz", anchor, readyz),
+                ("healthz", trivial, healthz),
+            )
+        }
         render_ms = _widget_render_ms(base, key.publishable_key)
         server.terminate()  # the in-process figure below wants a quiet machine
         server.wait(20)
@@ -347,6 +414,8 @@ def run() -> dict:
         _drop_bench_merchant()
 
     ratio = confirmed / anchor if anchor else 0.0
+    anchor_ms = sum(cpu["readyz"].values())
+    ceiling = anchor_ms / (sum(cpu["healthz"].values()) + cpu["confirm"]["postgres"])
     bundle = widget_current().bundle
     workers = os.environ.get("WEB_CONCURRENCY", str((os.cpu_count() or 1) * 2 + 1))
 
@@ -363,6 +432,13 @@ def run() -> dict:
         f"ratio confirm / anchor: {ratio:.0%} (goal >= 50%)",
         f"one confirm in process, no HTTP (mean of {IN_PROCESS_CONFIRMS - IN_PROCESS_WARM_UP}): "
         f"{one_wall_ms:.1f} ms, of which {one_cpu_ms:.1f} ms Python CPU",
+        "CPU per request, all processes (at half the sustained rate):",
+        "  " + _cpu_line("confirm", cpu["confirm"]),
+        "  " + _cpu_line("/readyz", cpu["readyz"]),
+        "  " + _cpu_line("/healthz", cpu["healthz"]),
+        f"ceiling: a confirm whose Python cost nothing = /healthz + its PostgreSQL work = "
+        f"{sum(cpu['healthz'].values()) + cpu['confirm']['postgres']:.2f} ms vs /readyz "
+        f"{anchor_ms:.2f} ms: at most {ceiling:.0%} of the anchor with this SQL",
         f"widget loader: {bundle.gzip_bytes} bytes gzipped ({bundle.bytes} minified; budget 6144)",
         f"widget: script start to button rendered in Chromium: median {render_ms} ms",
         f"(prepared {needed} sessions with holds in {prepare_s:.1f} s)",
@@ -375,6 +451,10 @@ def run() -> dict:
         "ratio": round(ratio, 3),
         "confirm_in_process_ms": round(one_wall_ms, 2),
         "confirm_in_process_cpu_ms": round(one_cpu_ms, 2),
+        "cpu_ms_per_request": {
+            name: {part: round(ms, 3) for part, ms in parts.items()} for name, parts in cpu.items()
+        },
+        "ceiling_ratio": round(ceiling, 3),
         "confirm_steps": confirm_steps,
         "anchor_steps": anchor_steps,
         "widget_gzip_bytes": bundle.gzip_bytes,
