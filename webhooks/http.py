@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import heapq
 import itertools
+import os
 import socket
 import threading
 import time
@@ -107,7 +108,7 @@ class _Watchdog:
     def arm(self, deadline: _Deadline) -> None:
         with self.wake:
             heapq.heappush(self.due, (deadline.at, next(self.count), deadline))
-            if self.thread is None or not self.thread.is_alive():  # first use, or after a fork
+            if self.thread is None:
                 self.thread = threading.Thread(target=self._run, name="webhook-deadlines")
                 self.thread.daemon = True
                 self.thread.start()
@@ -124,6 +125,15 @@ class _Watchdog:
 
 
 _watchdog = _Watchdog()
+
+
+def _watchdog_reset() -> None:
+    # A forked child has no watchdog thread, and its copy of the lock may be held by one.
+    global _watchdog
+    _watchdog = _Watchdog()
+
+
+os.register_at_fork(after_in_child=_watchdog_reset)
 
 
 def _watch(sock: socket.socket | None) -> None:

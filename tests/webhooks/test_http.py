@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+import multiprocessing
 import socketserver
 import ssl
 import threading
@@ -173,3 +174,22 @@ def test_kept_alive_requests_after_a_cut_are_not_cut(raw_receiver):
     assert [(r.status_code, r.error, r.response_body) for r, _ in results] == [(200, "", "ok")] * 3
     assert sum(elapsed for _, elapsed in results) > TIMEOUT
     assert raw_receiver.served == [("/headers", 1)] + [("/fast", 2)] * 3
+
+
+def _post_in_child(url: str, results) -> None:
+    result, elapsed = _timed_post(url)
+    results.put((result.status_code, result.error, elapsed))
+
+
+def test_a_forked_process_cuts_its_own_attempts(raw_receiver):
+    """The watchdog thread does not survive a fork: the child starts its own."""
+    assert _timed_post(raw_receiver.url("/fast"))[0].status_code == 200  # the parent's watchdog
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    child = context.Process(target=_post_in_child, args=(raw_receiver.url("/headers"), results))
+    child.start()
+    status_code, error, elapsed = results.get(timeout=30)
+    child.join(10)
+    assert status_code is None
+    assert error.startswith("timed out after 1 s"), error
+    assert TIMEOUT <= elapsed < 5
