@@ -10,6 +10,7 @@ from django_tenants.utils import schema_context
 from checkout.models import RememberedVoucher
 from checkout.remember import cookie_name
 from tests.checkout.support import (
+    PLATFORM,
     confirm_token,
     frame_path,
     frame_post,
@@ -106,3 +107,43 @@ def test_a_token_of_one_merchant_means_nothing_to_another(client, merchant_a, me
     )
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "remembered_voucher_missing"
+
+
+def _attributes(set_cookie: str) -> set[str]:
+    return {part.strip() for part in set_cookie.split(";")[1:]}
+
+
+def test_over_https_the_cookie_is_partitioned_and_usable_in_the_shops_frame(
+    client, merchant_a, pk_a
+):
+    """On a shop's page the frame is a third party: the cookie must be Secure, SameSite=None
+    and Partitioned (kept per top-level site), or browsers drop it."""
+    voucher = issue(merchant_a, 10_000)
+    session = open_session(client, pk_a, amount="10.00", order_id="TLS-1")
+    https = {"secure": True, "HTTP_ORIGIN": PLATFORM.replace("http://", "https://")}
+    code = {"code": voucher.code}
+    added = frame_post(client, merchant_a, session["id"], "vouchers", code, **https)
+    assert added.status_code == 200, added.json()
+    body = {"confirm_token": confirm_token(merchant_a, session["id"]), "remember": True}
+    paid = frame_post(client, merchant_a, session["id"], "confirm", body, **https)
+
+    assert paid.status_code == 200, paid.json()
+    assert _attributes(paid["Set-Cookie"]) >= {
+        "HttpOnly",
+        "Secure",
+        "SameSite=None",
+        "Partitioned",
+        "Path=/checkout/",
+    }
+    forgotten = frame_post(client, merchant_a, session["id"], "forget", **https)
+    assert _attributes(forgotten["Set-Cookie"]) >= {"Max-Age=0", "Secure", "Partitioned"}
+
+
+def test_over_plain_http_the_cookie_is_first_party_only(client, merchant_a, pk_a):
+    voucher = issue(merchant_a, 10_000)
+    session = open_session(client, pk_a, amount="10.00", order_id="HTTP-1")
+    paid = pay(client, merchant_a, session["id"], voucher.code, remember=True)
+
+    attributes = _attributes(paid["Set-Cookie"])
+    assert "SameSite=Lax" in attributes
+    assert not attributes & {"Secure", "SameSite=None", "Partitioned"}
