@@ -50,7 +50,7 @@ from tenants.services import merchant_schema_name, provision_merchant
 BENCH_SLUG = "bench-checkout"
 STEP_SECONDS = 3.0
 RATES = [25, 50, 100, 150, 200, 300, 400, 600, 800, 1200, 1600, 2000]
-CONFIRM_RATES = [5, 10, 15, 20, 25, 35, 50, 75, 100, 150, 200, 300, 400]
+CONFIRM_RATES = [5, 10, 15, 20, 25, 35, 50, 75, 100, 150, 200, 300, 400, 500, 600, 800]
 WARM_CONFIRM_RATE = 100  # high enough that every worker takes its share of the warm-up
 CLIENT_PROCESSES = 2
 THREADS_PER_PROCESS = 48
