@@ -13,9 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Q
-
 from billing.models import CommissionPlan
+from superpayment.prepared import model_columns, model_from_row, prepared_fetch_one
 from tenants.models import Merchant
 
 # Used when no plan row matches at all (not even the any-currency default).
@@ -48,24 +47,28 @@ def reversal_cumulative(*, commission: int, payment_amount: int, refunded_total:
     return div_half_up(commission * refunded_total, payment_amount)
 
 
+# The rank of plan_in_force's docstring, then the latest `effective_from` (and id): one row, as
+# one prepared statement, since every payment asks (superpayment.prepared).
+_PLAN_IN_FORCE_SQL = f"""
+SELECT {model_columns(CommissionPlan, "p")}
+  FROM {{public}}.{CommissionPlan._meta.db_table} p
+ WHERE (p.merchant_id = %(merchant)s OR p.merchant_id IS NULL)
+   AND (p.currency = %(currency)s OR p.currency = '')
+   AND p.effective_from <= %(at)s
+   AND (p.effective_to IS NULL OR p.effective_to > %(at)s)
+ ORDER BY p.merchant_id IS NULL, p.currency = '', p.effective_from DESC, p.id DESC
+ LIMIT 1
+"""  # noqa: S608 - table and column names from model meta; values are bound
+
+
 def plan_in_force(*, merchant: Merchant, currency: str, at: datetime) -> PlanTerms:
     """The merchant's own plan for the currency, else its any-currency plan, else the default
     plan for the currency, else the default any-currency plan (no fixed fee); the latest
     `effective_from` wins among plans in force at `at`."""
-    candidates = (
-        CommissionPlan.objects.filter(
-            Q(merchant=merchant) | Q(merchant__isnull=True),
-            Q(currency=currency) | Q(currency=""),
-            effective_from__lte=at,
-        )
-        .filter(Q(effective_to__isnull=True) | Q(effective_to__gt=at))
-        .order_by("-effective_from", "-id")
+    row = prepared_fetch_one(
+        _PLAN_IN_FORCE_SQL, {"merchant": merchant.pk, "currency": currency, "at": at}
     )
-
-    def rank(plan: CommissionPlan) -> tuple[int, int]:
-        return (0 if plan.merchant_id else 1, 0 if plan.currency else 1)
-
-    best = min(candidates, key=rank, default=None)  # min() keeps the first (latest) of a rank
-    if best is None:
+    if row is None:
         return PlanTerms(plan=None, name=FALLBACK_PLAN_NAME, bps=FALLBACK_BPS, fixed_fee=0)
-    return PlanTerms(plan=best, name=best.name, bps=best.bps, fixed_fee=best.fixed_fee)
+    plan = model_from_row(CommissionPlan, row)
+    return PlanTerms(plan=plan, name=plan.name, bps=plan.bps, fixed_fee=plan.fixed_fee)

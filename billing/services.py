@@ -21,6 +21,12 @@ from django.db.models import Sum
 from billing.errors import BillingError, BillingErrorCode
 from billing.models import CommissionEntry
 from billing.plans import commission_compute, plan_in_force, reversal_cumulative
+from superpayment.prepared import (
+    model_insert_clause,
+    model_insert_values,
+    model_inserted,
+    prepared_fetch_one,
+)
 from tenants.models import Merchant
 
 __all__ = ["commission_record_payment", "commission_record_refund"]
@@ -47,9 +53,9 @@ def commission_record_payment(
     """Write the commission of one successful payment, with the plan in force copied onto it.
     Recording the same payment again returns the first entry unchanged.
 
-    Three statements on the payment path and no savepoint: the plan, an insert that skips a
-    payment which already has its entry (ON CONFLICT DO NOTHING cannot fail on the duplicate),
-    and the payment's entry read back, whichever call wrote it."""
+    Two prepared statements on the payment path and no savepoint: the plan, and an insert that
+    skips a payment which already has its entry (ON CONFLICT DO NOTHING cannot fail on the
+    duplicate); only then is the first entry read."""
     _check(amount, currency, occurred_at)
     terms = plan_in_force(merchant=merchant, currency=currency, at=occurred_at)
     entry = CommissionEntry(
@@ -67,10 +73,19 @@ def commission_record_payment(
         fixed_fee=terms.fixed_fee,
     )
     # A concurrent call for the same payment waits on the unique index, then finds the row.
-    CommissionEntry.objects.bulk_create([entry], ignore_conflicts=True)
-    return CommissionEntry.objects.get(
-        merchant=merchant, kind=CommissionEntry.Kind.CHARGE, payment_id=payment_id
-    )
+    inserted = prepared_fetch_one(_ENTRY_INSERT_SQL, model_insert_values(entry))
+    if inserted is None:
+        return CommissionEntry.objects.get(
+            merchant=merchant, kind=CommissionEntry.Kind.CHARGE, payment_id=payment_id
+        )
+    return model_inserted(entry, inserted[0])
+
+
+_ENTRY_INSERT_SQL = f"""
+INSERT INTO {{public}}.{CommissionEntry._meta.db_table} {model_insert_clause(CommissionEntry)}
+ON CONFLICT DO NOTHING
+RETURNING id
+"""
 
 
 @transaction.atomic

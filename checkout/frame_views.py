@@ -49,12 +49,13 @@ from checkout.remember import (
 from superpayment.errors import DomainError
 from superpayment.money import currency_exponent
 from tenants.models import ApiKey, Merchant
+from tenants.selectors import merchant_by_slug
 from vouchers.holds import HoldPlan, voucher_held_elsewhere
 from vouchers.redemption import voucher_is_usable
 
 
 def _merchant_activate(slug: str) -> Merchant:
-    merchant = Merchant.objects.filter(slug=slug, is_template=False).first()
+    merchant = merchant_by_slug(slug)
     if merchant is None:
         raise Http404("No such checkout.")
     connection.set_tenant(merchant)

@@ -25,6 +25,14 @@ from checkout.models import CheckoutSession, Payment, RememberedVoucher, payment
 from checkout.objects import payment_object
 from checkout.sessions import session_assert_open
 from superpayment.errors import violated_constraint
+from superpayment.prepared import (
+    model_columns,
+    model_from_row,
+    model_insert_clause,
+    model_insert_values,
+    model_inserted,
+    prepared_fetch_one,
+)
 from tenants.models import Merchant
 from vouchers.holds import (
     HoldPlan,
@@ -43,13 +51,22 @@ log = structlog.get_logger(__name__)
 WRONG_CODE_ERRORS = {"voucher_not_redeemable"}
 
 
+# The confirm's first statement, so it runs prepared (superpayment.prepared).
+_SESSION_LOCKED_SQL = f"""
+SELECT {model_columns(CheckoutSession, "s")}
+  FROM {CheckoutSession._meta.db_table} s
+ WHERE s.public_id = %(public_id)s
+   FOR UPDATE
+"""  # noqa: S608 - table and column names from model meta; values are bound
+
+
 def session_locked(*, public_id: str) -> CheckoutSession:
-    session = CheckoutSession.objects.select_for_update().filter(public_id=public_id).first()
-    if session is None:
+    row = prepared_fetch_one(_SESSION_LOCKED_SQL, {"public_id": public_id})
+    if row is None:
         raise CheckoutError(
             CheckoutErrorCode.SESSION_NOT_FOUND, "No such checkout session.", param="session"
         )
-    return session
+    return model_from_row(CheckoutSession, row)
 
 
 def _throttle_scopes(session: CheckoutSession, client_ip: str) -> dict[str, str]:
@@ -126,6 +143,36 @@ def _commission_plan(entry) -> dict:
     }
 
 
+# The payment and its session completed, in one prepared statement.
+_PAYMENT_RECORD_SQL = f"""
+WITH completed AS (
+    UPDATE {CheckoutSession._meta.db_table}
+       SET status = %(session_status)s, completed_at = %(session_completed_at)s,
+           version = %(session_version)s, updated_at = %(session_updated_at)s
+     WHERE id = %(session)s
+)
+INSERT INTO {Payment._meta.db_table} {model_insert_clause(Payment)}
+RETURNING id
+"""  # noqa: S608 - table and column names from model meta; values are bound
+
+
+def _payment_record(payment: Payment, session: CheckoutSession) -> None:
+    values = model_insert_values(payment)
+    session.updated_at = payment.updated_at
+    row = prepared_fetch_one(
+        _PAYMENT_RECORD_SQL,
+        values
+        | {
+            "session": session.pk,
+            "session_status": session.status,
+            "session_completed_at": session.completed_at,
+            "session_version": session.version,
+            "session_updated_at": session.updated_at,
+        },
+    )
+    model_inserted(payment, row[0])
+
+
 def _confirm_locked(
     *,
     merchant: Merchant,
@@ -168,7 +215,7 @@ def _confirm_locked(
         livemode=session.livemode,
         occurred_at=now,
     )
-    payment = Payment.objects.create(
+    payment = Payment(
         public_id=payment_id,
         session=session,
         livemode=session.livemode,
@@ -185,7 +232,7 @@ def _confirm_locked(
     session.status = CheckoutSession.Status.COMPLETED
     session.completed_at = now
     session.version += 1
-    session.save(update_fields=["status", "completed_at", "version", "updated_at"])
+    _payment_record(payment, session)
     event_record(
         event_type="payment.succeeded",
         data_object=payment_object(payment, session_id=session.public_id),

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
+from superpayment.prepared import model_columns, model_from_row, prepared_fetch_one
 from tenants.models import Merchant
 
 if TYPE_CHECKING:
@@ -19,6 +20,20 @@ if TYPE_CHECKING:
 
 def merchant_schema_names() -> list[str]:
     return list(Merchant.objects.merchants().values_list("schema_name", flat=True))
+
+
+# Every payment-frame request starts here, so it runs prepared (superpayment.prepared).
+_MERCHANT_BY_SLUG_SQL = f"""
+SELECT {model_columns(Merchant, "m")}
+  FROM {{public}}.{Merchant._meta.db_table} m
+ WHERE m.slug = %(slug)s AND NOT m.is_template
+"""  # noqa: S608 - table and column names from model meta; values are bound
+
+
+def merchant_by_slug(slug: str) -> Merchant | None:
+    """The merchant a public URL names (never the template schema's placeholder)."""
+    row = prepared_fetch_one(_MERCHANT_BY_SLUG_SQL, {"slug": slug})
+    return model_from_row(Merchant, row) if row else None
 
 
 @dataclass(frozen=True)

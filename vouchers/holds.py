@@ -16,10 +16,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import OuterRef, QuerySet, Subquery, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import QuerySet, Sum
 from django.utils import timezone
 
+from superpayment.prepared import model_columns, model_from_row, prepared_fetch
 from vouchers.codes import code_last4, code_normalise
 from vouchers.errors import VoucherError, VoucherErrorCode
 from vouchers.hold_models import VoucherHold
@@ -117,22 +117,36 @@ def _allocate(
     return _plan(shares, amount)
 
 
+# The holder's vouchers, locked in pk order, each with what other holders' unexpired holds
+# reserve on it (the `_others_holds` rule, here in SQL): the confirm's first statement on
+# vouchers, so it runs prepared (superpayment.prepared).
+_HOLDER_VOUCHERS_LOCKED_SQL = f"""
+SELECT {model_columns(Voucher, "v")},
+       COALESCE((SELECT sum(h.amount)::bigint FROM {VoucherHold._meta.db_table} h
+                  WHERE h.voucher_id = v.id AND h.expires_at > %(now)s
+                    AND h.holder <> %(holder)s), 0)
+  FROM {Voucher._meta.db_table} v
+ WHERE v.id IN (SELECT voucher_id FROM {VoucherHold._meta.db_table}
+                 WHERE holder = %(holder)s)
+ ORDER BY v.id
+   FOR UPDATE OF v
+"""  # noqa: S608 - table and column names from model meta; values are bound
+
+
+_HOLDS_DROP_SQL = f"""
+DELETE FROM {VoucherHold._meta.db_table} WHERE holder = %(holder)s
+"""  # noqa: S608 - table name from model meta; values are bound
+
+
 def _holder_vouchers_locked(*, holder: str, now: datetime.datetime) -> list[Voucher]:
     """The holder's vouchers locked in pk order, each annotated with `held_elsewhere` (what other
-    holders' unexpired holds reserve on it): one statement."""
-    held_elsewhere = (
-        _others_holds(holder=holder, now=now)
-        .filter(voucher=OuterRef("pk"))
-        .values("voucher")
-        .annotate(total=Sum("amount"))
-        .values("total")
-    )
-    return list(
-        Voucher.objects.select_for_update(of=("self",))
-        .filter(pk__in=VoucherHold.objects.filter(holder=holder).values("voucher_id"))
-        .annotate(held_elsewhere=Coalesce(Subquery(held_elsewhere), 0))
-        .order_by("pk")
-    )
+    holders' unexpired holds reserve on it): one prepared statement."""
+    vouchers = []
+    for row in prepared_fetch(_HOLDER_VOUCHERS_LOCKED_SQL, {"holder": holder, "now": now}):
+        voucher = model_from_row(Voucher, row)
+        voucher.held_elsewhere = row[-1]
+        vouchers.append(voucher)
+    return vouchers
 
 
 def _holder_voucher_pks(holder: str) -> list[int]:
@@ -292,7 +306,7 @@ def voucher_holds_redeem(
         order_id=order_id,
         now=now,
     )
-    VoucherHold.objects.filter(holder=holder).delete()
+    prepared_fetch(_HOLDS_DROP_SQL, {"holder": holder})
     return debits
 
 

@@ -20,14 +20,11 @@ they lock with `SELECT ... FOR UPDATE` ordered by pk.
 from __future__ import annotations
 
 import datetime
-import functools
 from dataclasses import dataclass
 
-import psycopg
-from django.db import connection
 from django.db.models import QuerySet
-from psycopg import sql
 
+from superpayment.prepared import prepared_fetch_one
 from vouchers.models import Voucher
 
 
@@ -49,29 +46,6 @@ def voucher_locked(*, public_id: str, livemode: bool) -> Voucher | None:
     )
 
 
-def _execute_in_tenant_schema(statement: str, params: dict) -> tuple | None:
-    """Run one of the debit statements below and return its row.
-
-    They name the current merchant's schema themselves and run on Django's own database
-    connection (so inside the caller's transaction, if any) but on a plain psycopg cursor:
-    Django's cursors bind values client-side, which cannot be prepared. Server-side prepared
-    (see the database OPTIONS in settings), as the statement is the same for every payment, and
-    independent of the search_path django-tenants may not have sent yet.
-    Table names are the models' db_table (a test checks them); every value is a parameter.
-    """
-    connection.ensure_connection()
-    query = _statement_in_schema(statement, connection.schema_name)
-    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(query, params, prepare=True)
-        return cursor.fetchone()
-
-
-@functools.lru_cache(maxsize=1024)
-def _statement_in_schema(statement: str, schema: str) -> bytes:
-    # Rendered once per merchant: as bytes, psycopg also caches its parse of the placeholders.
-    return sql.SQL(statement).format(schema=sql.Identifier(schema)).as_bytes(None)
-
-
 @dataclass(frozen=True)
 class DebitOutcome:
     balance_after: int
@@ -80,7 +54,7 @@ class DebitOutcome:
 
 _DEBIT_SQL = """
 WITH debited AS (
-    UPDATE {schema}.vouchers_voucher
+    UPDATE vouchers_voucher
        SET balance = balance - %(amount)s,
            redemption_count = redemption_count + 1,
            version = version + 1,
@@ -94,7 +68,7 @@ WITH debited AS (
        AND (expires_at IS NULL OR expires_at > %(now)s)
     RETURNING id, balance, version
 ), entry AS (
-    INSERT INTO {schema}.vouchers_voucherledgerentry
+    INSERT INTO vouchers_voucherledgerentry
            (voucher_id, kind, amount, balance_after, reason, reference, order_id, actor,
             created_at)
     SELECT id, 'redeem', -%(amount)s, balance, '', %(reference)s, %(order_id)s, NULL, %(now)s
@@ -112,7 +86,7 @@ SELECT balance, version FROM debited
 # a transaction, which also records the voucher.exhausted event.
 DEBIT_BY_CODE_SQL = """
 WITH debited AS (
-    UPDATE {schema}.vouchers_voucher
+    UPDATE vouchers_voucher
        SET balance = balance - %(amount)s,
            redemption_count = redemption_count + 1,
            version = version + 1,
@@ -133,7 +107,7 @@ WITH debited AS (
             OR starts_with(%(order_id)s, rules ->> 'order_id_prefix'))
     RETURNING id, public_id, code, balance, version
 ), entry AS (
-    INSERT INTO {schema}.vouchers_voucherledgerentry
+    INSERT INTO vouchers_voucherledgerentry
            (voucher_id, kind, amount, balance_after, reason, reference, order_id, actor,
             created_at)
     SELECT id, 'redeem', -%(amount)s, balance, '', %(reference)s, %(order_id)s, NULL, %(now)s
@@ -163,7 +137,7 @@ def voucher_debit_by_code(
 ) -> CodeDebitOutcome | None:
     """The whole of a one-voucher payment (the order amount is the debit); None when the
     voucher is unknown or any check fails."""
-    row = _execute_in_tenant_schema(
+    row = prepared_fetch_one(
         DEBIT_BY_CODE_SQL,
         {
             "code": code,
@@ -189,7 +163,7 @@ def voucher_debit(
 ) -> DebitOutcome | None:
     """Debit one voucher and write its ledger entry in one statement; None when the voucher
     (as it is now, after any concurrent change) cannot take the debit. Call in pk order."""
-    row = _execute_in_tenant_schema(
+    row = prepared_fetch_one(
         _DEBIT_SQL,
         {
             "id": pk,

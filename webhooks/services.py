@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from superpayment.prepared import prepared_fetch, prepared_fetch_one
 from webhooks.errors import WebhookError, WebhookErrorCode
 from webhooks.events import API_VERSION, EventType
 from webhooks.models import Delivery, Event, WebhookEndpoint, delivery_public_id_new
@@ -100,8 +101,9 @@ def event_record(*, event_type: str, data_object: dict, livemode: bool) -> Event
 
 
 # The event, its deliveries and their queue rows in one statement (atomic by itself), after one
-# read of the subscribed endpoints. Same rows as Event/Delivery/DueDelivery .save()/.bulk_create()
-# would write.
+# read of the subscribed endpoints; both prepared, since payments record events
+# (superpayment.prepared). Same rows as Event/Delivery/DueDelivery .save()/.bulk_create() would
+# write.
 _SUBSCRIBED_SQL = f"""
 SELECT id FROM {WebhookEndpoint._meta.db_table}
 WHERE enabled AND livemode = %s
@@ -125,7 +127,8 @@ WITH ev AS (
   FROM ev, unnest(%s::bigint[], %s::varchar[]) AS x(endpoint_id, public_id)
   RETURNING id
 ), q AS (
-  INSERT INTO {DueDelivery._meta.db_table} (schema_name, delivery_id, due_at, enqueued_at)
+  INSERT INTO {{public}}.{DueDelivery._meta.db_table}
+    (schema_name, delivery_id, due_at, enqueued_at)
   SELECT %s, d.id, %s, %s FROM d
   RETURNING delivery_id
 )
@@ -144,31 +147,30 @@ def _event_insert(event: Event) -> None:
         json.dumps(event.data_object),
         now,
     ]
-    with connection.cursor() as cursor:
-        cursor.execute(_SUBSCRIBED_SQL, [event.livemode, json.dumps([event.type])])
-        endpoint_ids = [row[0] for row in cursor.fetchall()]
-        if not endpoint_ids:
-            cursor.execute(_EVENT_SQL, event_values)
-            event.pk = cursor.fetchone()[0]
-            delivery_ids: list[int] = []
-        else:
-            public_ids = [delivery_public_id_new() for _ in endpoint_ids]
-            cursor.execute(
-                _EVENT_DELIVERIES_SQL,
-                [
-                    *event_values,
-                    Delivery.Status.PENDING.value,
-                    now,
-                    now,
-                    now,
-                    endpoint_ids,
-                    public_ids,
-                    schema_name,
-                    now,
-                    now,
-                ],
-            )
-            event.pk, delivery_ids = cursor.fetchone()
+    endpoint_ids = [
+        row[0]
+        for row in prepared_fetch(_SUBSCRIBED_SQL, [event.livemode, json.dumps([event.type])])
+    ]
+    if not endpoint_ids:
+        event.pk = prepared_fetch_one(_EVENT_SQL, event_values)[0]
+        delivery_ids: list[int] = []
+    else:
+        public_ids = [delivery_public_id_new() for _ in endpoint_ids]
+        event.pk, delivery_ids = prepared_fetch_one(
+            _EVENT_DELIVERIES_SQL,
+            [
+                *event_values,
+                Delivery.Status.PENDING.value,
+                now,
+                now,
+                now,
+                endpoint_ids,
+                public_ids,
+                schema_name,
+                now,
+                now,
+            ],
+        )
     event._state.adding = False
     event._state.db = connection.alias
     if delivery_ids:

@@ -365,8 +365,20 @@ def test_the_confirm_path_query_count(client, merchant_a, pk_a):
     with schema_context(merchant_a.schema_name), CaptureQueriesContext(connection) as queries:
         checkout_session_confirm(merchant=merchant_a, session_id=session["id"], confirm_token=token)
     statements = [q["sql"] for q in queries.captured_queries if not q["sql"].startswith("SET ")]
-    # 12 through Django, the savepoint pair of this test's transaction included: session lock,
-    # vouchers locked with what other holds reserve, holds dropped, commission plan + insert +
-    # read back, payment, session, endpoints, event. The voucher debit itself is one more
-    # statement, sent prepared on the raw connection by vouchers.locks.
-    assert len(statements) == 12, "\n".join(statements)
+    # 11, the savepoint pair of this test's transaction included: session lock, vouchers locked
+    # with what other holds reserve, the debit, holds dropped, commission plan + insert, the
+    # payment with its session completed, endpoints, event; all prepared (superpayment.prepared).
+    assert len(statements) == 11, "\n".join(statements)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements WHERE NOT from_sql")
+        prepared = "\n".join(row[0] for row in cursor.fetchall())
+    for table in (
+        "checkout_checkoutsession",
+        "checkout_payment",
+        "webhooks_event",
+        "vouchers_voucherhold",
+        "vouchers_voucherledgerentry",
+        "billing_commissionplan",
+        "billing_commissionentry",
+    ):
+        assert table in prepared, table

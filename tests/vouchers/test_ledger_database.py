@@ -98,5 +98,5 @@ def test_the_debit_statement_names_the_model_tables():
     from vouchers.locks import _DEBIT_SQL, DEBIT_BY_CODE_SQL
 
     for statement in (_DEBIT_SQL, DEBIT_BY_CODE_SQL):
-        assert f"UPDATE {{schema}}.{Voucher._meta.db_table}\n" in statement
-        assert f"INSERT INTO {{schema}}.{VoucherLedgerEntry._meta.db_table}\n" in statement
+        assert f"UPDATE {Voucher._meta.db_table}\n" in statement
+        assert f"INSERT INTO {VoucherLedgerEntry._meta.db_table}\n" in statement

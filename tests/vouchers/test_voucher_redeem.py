@@ -285,26 +285,20 @@ def test_redeem_takes_its_debit_once_per_call_and_raises_the_version():
     ]
 
 
-def test_a_one_voucher_payment_is_one_statement(monkeypatch):
+def test_a_one_voucher_payment_is_one_statement():
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
+    from superpayment.prepared import _statement_rendered
     from vouchers import locks
 
-    statements = []
-    real_execute = locks._execute_in_tenant_schema
-
-    def counting_execute(statement, params):
-        statements.append(statement)
-        return real_execute(statement, params)
-
-    monkeypatch.setattr(locks, "_execute_in_tenant_schema", counting_execute)
     voucher = VoucherFactory(amount=5000)
     with CaptureQueriesContext(connection) as queries:
         _redeem([voucher.code], 1500)
 
-    assert statements == [locks.DEBIT_BY_CODE_SQL]
-    assert len(queries.captured_queries) == 0  # no ORM query, no SET search_path
+    # The prepared debit alone: no ORM query, no SET search_path.
+    debit = _statement_rendered(locks.DEBIT_BY_CODE_SQL, "public")
+    assert [query["sql"] for query in queries.captured_queries] == [debit.decode()]
     voucher.refresh_from_db()
     assert (voucher.balance, voucher.ledger_entries.count()) == (3500, 2)
 
