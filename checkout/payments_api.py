@@ -161,6 +161,7 @@ class PaymentRefundsView(APIView):
             amount=data.validated_data.get("amount"),
             reason=data.validated_data.get("reason", ""),
             actor=None,
+            api_key=request.auth.key,
             request=request,
             merchant=request.auth.merchant,
         )

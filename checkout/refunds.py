@@ -8,7 +8,8 @@
    earlier refunds gave it back; a voucher that is now expired or disabled is passed over for
    the payment's other vouchers;
 3. writes the commission reversal in the public commission ledger (billing), in proportion;
-4. stores the Refund, raises the payment's version, and writes the `payment.refunded` event.
+4. stores the Refund, raises the payment's version, writes the `payment.refunded` event and an
+   audit-log row (who refunded: the portal user, or the API key).
 
 Any refusal rolls all of it back. A retried API request with the same Idempotency-Key refunds once
 (the API view's `idempotent` decorator).
@@ -32,7 +33,8 @@ from checkout.refund_models import Refund, refund_public_id_new
 from checkout.refund_objects import payment_with_refunds_object, refund_object
 from checkout.refund_selectors import payment_amount_refunded
 from superpayment.money import amount_format
-from tenants.models import Merchant
+from tenants.audit import ActorType, AuditAction, audit_record
+from tenants.models import ApiKey, Merchant
 from vouchers.models import Voucher
 from vouchers.services import CLOSED_STATUSES, REASON_MAX_LENGTH, voucher_credit
 from webhooks.services import event_record
@@ -153,13 +155,15 @@ def payment_refund(
     amount: int | None,
     reason: str = "",
     actor: Any = None,
+    api_key: ApiKey | None = None,
     request: HttpRequest | None = None,
     merchant: Merchant | None = None,
     now: datetime.datetime | None = None,
 ) -> Refund:
     """Refund `amount` minor units of `payment` (None: all that is left), in the active
-    merchant's schema. `actor` is the portal user who refunds, or None for the API. Raises
-    RefundError (amount invalid or too large, already refunded, vouchers closed)."""
+    merchant's schema. `actor` is the portal user who refunds, or None for the API (then
+    `api_key` is the key the request used). Raises RefundError (amount invalid or too large,
+    already refunded, vouchers closed)."""
     now = now or timezone.now()
     reason = _reason_check(reason)
     payment = _payment_locked(payment)
@@ -183,8 +187,9 @@ def payment_refund(
             reason=ledger_reason[:REASON_MAX_LENGTH],
             actor=actor_id,
         )
+    merchant = merchant or _merchant_of_schema()
     commission = commission_record_refund(
-        merchant=merchant or _merchant_of_schema(),
+        merchant=merchant,
         payment_id=payment.public_id,
         refund_id=refund_id,
         refunded_amount=amount,
@@ -208,6 +213,19 @@ def payment_refund(
     payment.version += 1
     payment.save(update_fields=["version", "updated_at"])
     refunded_total = payment.amount - remaining + amount
+    audit_record(
+        action=AuditAction.PAYMENT_REFUNDED,
+        actor=actor if actor is not None else ActorType.SYSTEM,
+        merchant=merchant,
+        request=request,
+        target=("checkout.payment", payment.public_id),
+        details={
+            "refund": refund_id,
+            "amount": amount_format(amount, payment.currency),
+            "source": refund.source,
+            **({"api_key": api_key.masked} if api_key is not None else {}),
+        },
+    )
     event_record(
         event_type="payment.refunded",
         data_object=payment_with_refunds_object(payment, amount_refunded=refunded_total)

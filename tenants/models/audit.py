@@ -40,6 +40,7 @@ class AuditAction(models.TextChoices):
     INVOICE_VOIDED = "invoice.voided", "Invoice voided"
     INVOICE_UNCOLLECTIBLE = "invoice.marked_uncollectible", "Invoice marked uncollectible"
     FINANCE_VIEWED = "finance.viewed", "Finance console viewed"
+    PAYMENT_REFUNDED = "payment.refunded", "Payment refunded"
 
 
 class ActorType(models.TextChoices):

@@ -14,6 +14,7 @@ from django_tenants.utils import schema_context
 from billing.models import CommissionEntry
 from checkout.models import Payment
 from checkout.refund_models import Refund
+from tenants.models import ApiKey, AuditLog
 from tests.checkout.factories_payments import payment_make
 from tests.checkout.support import secret_key
 from vouchers.models import Voucher
@@ -128,6 +129,13 @@ def test_refund_over_the_api_partial_partial_then_refused(client, merchant_a, sk
     over = post(client, sk_a, path, {"amount": 1_001})
 
     assert (one.status_code, two.status_code) == (201, 201)
+    # Audited with the key that made it (masked), by no person.
+    audit = AuditLog.objects.filter(merchant=merchant_a, action="payment.refunded").first()
+    assert (audit.actor_type, audit.actor_id) == ("system", None)
+    assert audit.details["source"] == "api"
+    key = ApiKey.objects.get(merchant=merchant_a, kind="secret")
+    assert audit.details["api_key"] == key.masked
+    assert sk_a.startswith(key.masked.split("…")[0]) and sk_a.endswith(key.masked[-4:])
     assert one.json() | {"id": None, "created_at": None} == {
         "id": None,
         "object": "refund",

@@ -15,6 +15,7 @@ from checkout.models import Payment
 from checkout.refund_errors import RefundError, RefundErrorCode
 from checkout.refund_models import Refund
 from checkout.refunds import payment_refund, refund_allocate
+from tenants.models import AuditLog
 from tests.checkout.factories_payments import payment_make
 from vouchers.models import Voucher, VoucherLedgerEntry
 from vouchers.services import voucher_issue, voucher_update
@@ -185,6 +186,7 @@ def test_a_failing_step_rolls_back_every_other(merchant_a, split_payment, monkey
     with schema_context(merchant_a.schema_name):
         assert not Refund.objects.exists()
         assert Payment.objects.get(pk=payment.pk).version == 1
+    assert not AuditLog.objects.filter(target_id=payment.public_id).exists()
 
 
 def test_a_disabled_voucher_is_passed_over_for_the_others(merchant_a, split_payment):
@@ -216,6 +218,11 @@ def test_the_portal_actor_is_recorded(merchant_a, owner_a):
     with schema_context(merchant_a.schema_name):
         entry = VoucherLedgerEntry.objects.get(kind="refund_credit", voucher_id=voucher.pk)
     assert entry.actor == owner_a.pk
+    [audit] = AuditLog.objects.filter(merchant=merchant_a, action="payment.refunded")
+    assert (audit.actor_type, audit.actor_id) == ("user", owner_a.pk)
+    assert audit.actor_email == owner_a.email
+    assert (audit.target_type, audit.target_id) == ("checkout.payment", payment.public_id)
+    assert audit.details == {"refund": made.public_id, "amount": "€4.00", "source": "portal"}
 
 
 def test_allocation_never_gives_a_voucher_more_than_its_debit():
