@@ -80,3 +80,30 @@ def test_unknown_type_missing_keys_and_oversized_payload_are_refused(in_merchant
 def test_must_run_in_a_merchant_schema(db):
     with pytest.raises(RuntimeError):
         event_record(event_type="voucher.created", data_object=VOUCHER, livemode=False)
+
+
+def test_a_deleted_merchants_queue_rows_go_with_it_and_its_name_can_be_used_again():
+    """Queue rows are keyed by schema name: a merchant created later under the same name starts
+    its delivery ids at 1 again and must not collide with rows left behind."""
+    from django.db import connection
+    from django_tenants.utils import schema_context
+
+    from tenants.models import Merchant
+    from tenants.services import provision_merchant
+
+    shop = {"slug": "reused-name", "name": "Reused Name", "country": "DE"}
+    for _ in range(2):
+        merchant = provision_merchant(**shop, default_currency="EUR").merchant
+        with schema_context(merchant.schema_name):
+            _endpoint()
+            with transaction.atomic():
+                event_record(
+                    event_type=EventType.VOUCHER_CREATED, data_object=VOUCHER, livemode=False
+                )
+            assert Delivery.objects.get().pk == 1
+        assert DueDelivery.objects.filter(schema_name=merchant.schema_name).count() == 1
+        connection.set_schema_to_public()
+        with connection.cursor() as cursor:  # run the deferred FK checks before the DROP
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        Merchant.objects.get(pk=merchant.pk).delete(force_drop=True)
+        assert not DueDelivery.objects.filter(schema_name=merchant.schema_name).exists()
