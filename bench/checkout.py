@@ -8,7 +8,9 @@ figure is the highest rate it sustained (>= 97% answered 2xx within the run, p99
 
 Confirm: POST /checkout/pay/<merchant>/<session>/confirm for sessions prepared beforehand (each
 with its voucher held), the whole payment path: session lock, voucher debit + ledger, commission
-ledger entry (public schema), payment, outbox event, session completed — one transaction.
+ledger entry (public schema), payment, outbox event, session completed — one transaction. The
+merchant has one webhook endpoint, as the integration guide asks, so every payment also writes
+its delivery and publishes the delivery's Celery message (no worker takes them during the run).
 Anchor: /readyz (one PostgreSQL query + one Redis ping, JSON) on the same server, same run;
 /healthz (no I/O) is printed beside it. Goal: confirm >= 50% of the anchor.
 
@@ -40,12 +42,14 @@ from pathlib import Path
 
 import psutil
 from django.db import connection
+from django.test.utils import override_settings
 from django_tenants.utils import schema_context
 
+from bench.merchants import bench_merchant_drop
 from bench.processes import processes_run
 from superpayment.embedded import free_port, wait_for_port
 from tenants.models import Merchant
-from tenants.services import merchant_schema_name, provision_merchant
+from tenants.services import provision_merchant
 
 BENCH_SLUG = "bench-checkout"
 STEP_SECONDS = 3.0
@@ -60,29 +64,11 @@ VOUCHERS = 200
 IN_PROCESS_WARM_UP = 20
 IN_PROCESS_CONFIRMS = 200
 CPU_SECONDS = 6.0
+WEBHOOK_URL = "http://127.0.0.1:9/hooks"  # never called: no worker runs during the bench
 ROOT = Path(__file__).resolve().parent.parent
 
 
 # --- data ----------------------------------------------------------------------------------------
-
-
-def _drop_bench_merchant() -> None:
-    from django.db import transaction
-
-    from billing.models import CommissionEntry
-
-    connection.set_schema_to_public()
-    merchant = Merchant.objects.filter(slug=BENCH_SLUG).first()
-    if merchant is not None:
-        with transaction.atomic():
-            # Test-mode commission entries of the bench merchant; the table is append-only by
-            # trigger, which this one cleanup transaction skips.
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL session_replication_role = replica")
-            CommissionEntry.objects.filter(merchant=merchant, livemode=False).delete()
-        merchant.delete(force_drop=True)
-    with connection.cursor() as cursor:
-        cursor.execute(f'DROP SCHEMA IF EXISTS "{merchant_schema_name(BENCH_SLUG)}" CASCADE')
 
 
 def _prepare_sessions(merchant: Merchant, count: int, codes: list[str]) -> list[tuple[str, str]]:
@@ -337,9 +323,10 @@ def run() -> dict:
     from checkout.demo import DEMO_KEY_NAME
     from tenants.keys import api_key_create
     from vouchers.services import voucher_issue_bulk
+    from webhooks.endpoints import endpoint_create
     from widget.assets import widget_current
 
-    _drop_bench_merchant()
+    bench_merchant_drop(BENCH_SLUG)
     merchant = provision_merchant(
         slug=BENCH_SLUG, name="Bench Checkout", country="DE", default_currency="EUR"
     ).merchant
@@ -358,6 +345,8 @@ def run() -> dict:
             voucher.code
             for voucher in voucher_issue_bulk(count=VOUCHERS, currency="EUR", amount=10**12)
         ]
+        with override_settings(WEBHOOKS_ALLOW_PRIVATE=True):
+            endpoint_create(url=WEBHOOK_URL, enabled_events=["*"], livemode=False)
     needed = int((sum(CONFIRM_RATES) + 2 * WARM_CONFIRM_RATE) * STEP_SECONDS)
     needed += int(max(CONFIRM_RATES) / 2 * CPU_SECONDS)
     started = time.perf_counter()
@@ -411,7 +400,7 @@ def run() -> dict:
     finally:
         server.terminate()
         server.wait(20)
-        _drop_bench_merchant()
+        bench_merchant_drop(BENCH_SLUG)
 
     ratio = confirmed / anchor if anchor else 0.0
     anchor_ms = sum(cpu["readyz"].values())

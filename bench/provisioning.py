@@ -9,31 +9,22 @@ from __future__ import annotations
 import statistics
 import time
 
-from django.db import connection
 from django.test import override_settings
 
-from tenants.models import Merchant
-from tenants.services import merchant_schema_name, provision_merchant
+from bench.merchants import bench_merchant_drop
+from tenants.services import provision_merchant
 
 ROUNDS = 7
 
 
-def _drop(slug: str) -> None:
-    merchant = Merchant.objects.filter(slug=slug).first()
-    if merchant is not None:
-        merchant.delete(force_drop=True)
-    with connection.cursor() as cursor:
-        cursor.execute(f'DROP SCHEMA IF EXISTS "{merchant_schema_name(slug)}" CASCADE')
-
-
 def _time_provision(slug: str, clone: bool) -> float:
-    _drop(slug)
+    bench_merchant_drop(slug)
     details = {"slug": slug, "name": f"Bench {slug}", "country": "DE", "default_currency": "EUR"}
     with override_settings(TENANT_CREATION_FAKES_MIGRATIONS=clone):
         started = time.perf_counter()
         provision_merchant(**details)
         elapsed = time.perf_counter() - started
-    _drop(slug)
+    bench_merchant_drop(slug)
     return elapsed
 
 

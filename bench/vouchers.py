@@ -23,12 +23,12 @@ from pathlib import Path
 
 import psycopg
 from django.conf import settings
-from django.db import connection, connections
+from django.db import connections
 from django_tenants.utils import schema_context
 
+from bench.merchants import bench_merchant_drop
 from bench.processes import processes_run
-from tenants.models import Merchant
-from tenants.services import merchant_schema_name, provision_merchant
+from tenants.services import provision_merchant
 from vouchers.locks import DEBIT_BY_CODE_SQL
 from vouchers.services import voucher_issue_bulk, voucher_redeem
 
@@ -40,15 +40,6 @@ BENCH_SLUG = "bench-vouchers"
 SCRATCH_DATABASE = "bench_pgbench"
 HOT_SCRIPT = "UPDATE hot SET balance = balance - 1 WHERE id = 1 AND balance >= 1;\n"
 BIG_BALANCE = 10**12
-
-
-def _drop_bench_merchant() -> None:
-    connection.set_schema_to_public()
-    merchant = Merchant.objects.filter(slug=BENCH_SLUG).first()
-    if merchant is not None:
-        merchant.delete(force_drop=True)
-    with connection.cursor() as cursor:
-        cursor.execute(f'DROP SCHEMA IF EXISTS "{merchant_schema_name(BENCH_SLUG)}" CASCADE')
 
 
 def _client(schema: str, codes: list[str], start_at: float, results) -> None:
@@ -187,7 +178,7 @@ def _debit_statement_script(codes: list[str]) -> str:
 
 
 def run() -> dict:
-    _drop_bench_merchant()
+    bench_merchant_drop(BENCH_SLUG)
     details = {"name": "Bench Vouchers", "country": "DE", "default_currency": "EUR"}
     schema = provision_merchant(slug=BENCH_SLUG, **details).merchant.schema_name
     try:
@@ -220,7 +211,7 @@ def run() -> dict:
             voucher_issue_bulk(count=BULK_CODES, currency="EUR", amount=2500)
             bulk_s = time.perf_counter() - started
     finally:
-        _drop_bench_merchant()
+        bench_merchant_drop(BENCH_SLUG)
     spread_ratio, hot_ratio = spread / pg_spread, hot / pg_hot
     codes_per_s = BULK_CODES / bulk_s
     setup = f"{CLIENTS} client processes, {DURATION_S} s each"

@@ -24,13 +24,13 @@ import uuid
 from pathlib import Path
 
 from django.conf import settings
-from django.db import connection, connections, transaction
+from django.db import connections, transaction
 from django_tenants.utils import schema_context
 
+from bench.merchants import bench_merchant_drop
 from bench.processes import processes_run
 from superpayment.celery import app as celery_app
-from tenants.models import Merchant
-from tenants.services import merchant_schema_name, provision_merchant
+from tenants.services import provision_merchant
 
 BENCH_SLUG = "bench-webhooks"
 THROUGHPUT_EVENTS = 2_000
@@ -107,19 +107,6 @@ def _worker(queue: str) -> subprocess.Popen:
     raise RuntimeError("the bench worker did not start")
 
 
-def _drop_bench_merchant() -> None:
-    connection.set_schema_to_public()
-    merchant = Merchant.objects.filter(slug=BENCH_SLUG).first()
-    if merchant is not None:
-        merchant.delete(force_drop=True)
-    with connection.cursor() as cursor:
-        cursor.execute(f'DROP SCHEMA IF EXISTS "{merchant_schema_name(BENCH_SLUG)}" CASCADE')
-        cursor.execute(
-            "DELETE FROM webhooks_due_delivery WHERE schema_name = %s",
-            [merchant_schema_name(BENCH_SLUG)],
-        )
-
-
 def _record(n: int):
     from webhooks.services import event_record
 
@@ -178,7 +165,7 @@ def _goal_verdict(p95: float, sent_rate: float) -> str:
 def run() -> dict:
     from webhooks.endpoints import endpoint_create
 
-    _drop_bench_merchant()
+    bench_merchant_drop(BENCH_SLUG)
     merchant = provision_merchant(
         slug=BENCH_SLUG, name="Bench Webhooks", country="DE", default_currency="EUR"
     ).merchant
@@ -234,7 +221,7 @@ def run() -> dict:
             except subprocess.TimeoutExpired:
                 os.killpg(worker.pid, signal.SIGKILL)
         receiver.kill()
-        _drop_bench_merchant()
+        bench_merchant_drop(BENCH_SLUG)
     lines = [
         f"throughput: {throughput:,.0f} deliveries/s ({len(seen)}/{THROUGHPUT_EVENTS} delivered, "
         f"{WORKER_PROCESSES} webhooks workers x {WORKER_THREADS} threads); publishing the "
