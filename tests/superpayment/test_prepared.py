@@ -46,3 +46,38 @@ def test_public_tables_are_named_by_placeholder_and_statements_are_logged(mercha
     assert [sql for sql in logged if not sql.startswith("SET search_path")] == [
         'SELECT slug FROM "public".tenants_merchant WHERE id = %(id)s'
     ]
+
+
+def test_a_row_loads_into_the_same_model_instance_as_the_orm_gives(merchant_a):
+    """model_columns + model_from_row: every field as a queryset loads it (JSON decoded,
+    datetimes aware), so services can hand these instances on like any other."""
+    import datetime
+
+    from django.utils import timezone
+
+    from superpayment.prepared import model_columns, model_from_row
+    from vouchers.models import Voucher
+
+    expires_at = timezone.now() + datetime.timedelta(days=30)
+    voucher = issue(
+        merchant_a,
+        2_500,
+        expires_at=expires_at,
+        rules={"min_order_amount": 1_000, "single_use": True},
+        metadata={"campaign": "winter", "channel": "newsletter"},
+    )
+    with schema_context(merchant_a.schema_name):
+        row = prepared_fetch_one(
+            f"SELECT {model_columns(Voucher, 'v')} FROM vouchers_voucher v WHERE v.id = %(id)s",  # noqa: S608 - column names from model meta
+            {"id": voucher.pk},
+        )
+        loaded = model_from_row(Voucher, row)
+        expected = Voucher.objects.get(pk=voucher.pk)
+
+    fields = [field.attname for field in Voucher._meta.concrete_fields]
+    assert {name: getattr(loaded, name) for name in fields} == {
+        name: getattr(expected, name) for name in fields
+    }
+    assert loaded.rules == {"min_order_amount": 1_000, "single_use": True}
+    assert loaded.expires_at == expires_at
+    assert loaded._state.adding is False
