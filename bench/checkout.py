@@ -15,7 +15,8 @@ Anchor: /readyz (one PostgreSQL query + one Redis ping, JSON) on the same server
 /healthz (no I/O) is printed beside it. Goal: confirm >= 50% of the anchor.
 
 In process: the confirm service called directly, one payment at a time, wall and CPU time per
-payment, to split the HTTP figure into the payment's own cost and the request's.
+payment, to split the HTTP figure into the payment's own cost and the request's; and the CPU of
+publishing one delivery's Celery message, beside a bare redis-py LPUSH of the same bytes.
 
 Where the machine goes: each endpoint is offered again at half the rate it sustained while the
 CPU time of the app server, PostgreSQL, Redis and the load clients is read from the process
@@ -64,7 +65,9 @@ VOUCHERS = 200
 IN_PROCESS_WARM_UP = 20
 IN_PROCESS_CONFIRMS = 200
 CPU_SECONDS = 6.0
+PUBLISHES = 1_000
 WEBHOOK_URL = "http://127.0.0.1:9/hooks"  # never called: no worker runs during the bench
+DELIVERY_QUEUE = "bench-checkout-deliveries"  # the payments' delivery messages, dropped after
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -108,6 +111,36 @@ def _prepare_sessions(merchant: Merchant, count: int, codes: list[str]) -> list[
     return [(session.public_id, session.confirm_token) for session in sessions]
 
 
+def _broker():
+    import redis
+    from django.conf import settings
+
+    return redis.Redis.from_url(settings.CELERY_BROKER_URL)
+
+
+def _delivery_queue_drop() -> None:
+    _broker().delete(DELIVERY_QUEUE, f"_kombu.binding.{DELIVERY_QUEUE}")
+
+
+def _publish_cpu_ms(messages: int = PUBLISHES) -> tuple[float, float]:
+    """CPU ms to publish one delivery's Celery message as a payment does (on the bench's queue,
+    which no worker reads), and to LPUSH the same bytes with redis-py: what Celery and kombu
+    add."""
+    from webhooks.tasks import deliver
+
+    client = _broker()
+    deliver.apply_async(("m_bench", 0), queue=DELIVERY_QUEUE)  # connections, declarations
+    started = time.process_time()
+    for delivery_id in range(messages):
+        deliver.apply_async(("m_bench", delivery_id), queue=DELIVERY_QUEUE)
+    celery_ms = (time.process_time() - started) * 1000 / messages
+    body = client.lindex(DELIVERY_QUEUE, 0)
+    started = time.process_time()
+    for _ in range(messages):
+        client.lpush(DELIVERY_QUEUE, body)
+    return celery_ms, (time.process_time() - started) * 1000 / messages
+
+
 def _confirm_in_process(merchant: Merchant, sessions: list[tuple[str, str]]) -> tuple[float, float]:
     """The confirm service called directly, one at a time: (wall ms, this process's CPU ms) per
     payment, so the HTTP figures above can be split into the payment's own cost and the rest."""
@@ -128,7 +161,12 @@ def _confirm_in_process(merchant: Merchant, sessions: list[tuple[str, str]]) -> 
 
 
 def _start_server(port: int) -> subprocess.Popen:
-    env = {**os.environ, "LOG_LEVEL": "WARNING", "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"}
+    env = {
+        **os.environ,
+        "LOG_LEVEL": "WARNING",
+        "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+        "WEBHOOKS_TASK_QUEUE": DELIVERY_QUEUE,
+    }
     server = subprocess.Popen(
         [str(Path(sys.executable).parent / "gunicorn"), "superpayment.wsgi:application"]
         + ["-c", "superpayment/gunicorn_conf.py", "--bind", f"127.0.0.1:{port}"]
@@ -396,11 +434,14 @@ def run() -> dict:
         render_ms = _widget_render_ms(base, key.publishable_key)
         server.terminate()  # the in-process figure below wants a quiet machine
         server.wait(20)
-        one_wall_ms, one_cpu_ms = _confirm_in_process(merchant, sessions[needed:])
+        with override_settings(WEBHOOKS_TASK_QUEUE=DELIVERY_QUEUE):
+            one_wall_ms, one_cpu_ms = _confirm_in_process(merchant, sessions[needed:])
+        publish_ms, lpush_ms = _publish_cpu_ms()
     finally:
         server.terminate()
         server.wait(20)
         bench_merchant_drop(BENCH_SLUG)
+        _delivery_queue_drop()
 
     ratio = confirmed / anchor if anchor else 0.0
     anchor_ms = sum(cpu["readyz"].values())
@@ -421,6 +462,8 @@ def run() -> dict:
         f"ratio confirm / anchor: {ratio:.0%} (goal >= 50%)",
         f"one confirm in process, no HTTP (mean of {IN_PROCESS_CONFIRMS - IN_PROCESS_WARM_UP}): "
         f"{one_wall_ms:.1f} ms, of which {one_cpu_ms:.1f} ms Python CPU",
+        f"of which publishing the webhook delivery's Celery message: {publish_ms:.2f} ms CPU "
+        f"(the same bytes by a bare redis-py LPUSH: {lpush_ms:.2f} ms)",
         "CPU per request, all processes (at half the sustained rate):",
         "  " + _cpu_line("confirm", cpu["confirm"]),
         "  " + _cpu_line("/readyz", cpu["readyz"]),
@@ -440,6 +483,8 @@ def run() -> dict:
         "ratio": round(ratio, 3),
         "confirm_in_process_ms": round(one_wall_ms, 2),
         "confirm_in_process_cpu_ms": round(one_cpu_ms, 2),
+        "delivery_publish_cpu_ms": round(publish_ms, 3),
+        "bare_lpush_cpu_ms": round(lpush_ms, 3),
         "cpu_ms_per_request": {
             name: {part: round(ms, 3) for part, ms in parts.items()} for name, parts in cpu.items()
         },

@@ -157,7 +157,7 @@ RETURNING id
 
 
 def _payment_record(payment: Payment, session: CheckoutSession) -> None:
-    values = model_insert_values(payment)
+    values = model_insert_values(payment)  # sets payment.updated_at (auto_now), as save() would
     session.updated_at = payment.updated_at
     row = prepared_fetch_one(
         _PAYMENT_RECORD_SQL,

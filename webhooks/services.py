@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from superpayment.prepared import prepared_fetch, prepared_fetch_one
+from superpayment.prepared import model_inserted, prepared_fetch, prepared_fetch_one
 from webhooks.errors import WebhookError, WebhookErrorCode
 from webhooks.events import API_VERSION, EventType
 from webhooks.models import Delivery, Event, WebhookEndpoint, delivery_public_id_new
@@ -152,11 +152,11 @@ def _event_insert(event: Event) -> None:
         for row in prepared_fetch(_SUBSCRIBED_SQL, [event.livemode, json.dumps([event.type])])
     ]
     if not endpoint_ids:
-        event.pk = prepared_fetch_one(_EVENT_SQL, event_values)[0]
+        event_id = prepared_fetch_one(_EVENT_SQL, event_values)[0]
         delivery_ids: list[int] = []
     else:
         public_ids = [delivery_public_id_new() for _ in endpoint_ids]
-        event.pk, delivery_ids = prepared_fetch_one(
+        event_id, delivery_ids = prepared_fetch_one(
             _EVENT_DELIVERIES_SQL,
             [
                 *event_values,
@@ -171,8 +171,7 @@ def _event_insert(event: Event) -> None:
                 now,
             ],
         )
-    event._state.adding = False
-    event._state.db = connection.alias
+    model_inserted(event, event_id)
     if delivery_ids:
         transaction.on_commit(
             lambda: deliveries_enqueue(schema_name=schema_name, delivery_ids=delivery_ids)
