@@ -17,6 +17,7 @@ class BillingErrorCode(StrEnum):
     INVOICE_TRANSITION_INVALID = "invoice_transition_invalid"
     REASON_REQUIRED = "billing_reason_required"
     STRIPE_FAILED = "stripe_failed"
+    ISSUER_INCOMPLETE = "billing_issuer_incomplete"
 
 
 class BillingError(DomainError):

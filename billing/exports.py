@@ -74,6 +74,11 @@ def invoices_csv(*, invoices: Iterable[Invoice]) -> StreamingHttpResponse:
         "subtotal_minor",
         "credits_minor",
         "total_minor",
+        "tax_treatment",
+        "tax_rate_bps",
+        "tax_minor",
+        "amount_due_minor",
+        "billed_vat_id",
         "entries",
         "stripe_invoice_id",
     ]
@@ -87,6 +92,11 @@ def invoices_csv(*, invoices: Iterable[Invoice]) -> StreamingHttpResponse:
             i.subtotal,
             i.credits,
             i.total,
+            i.tax_treatment,
+            i.tax_rate_bps,
+            i.tax_amount,
+            i.amount_due,
+            i.billed_vat_id,
             i.entry_count,
             i.stripe_invoice_id,
         ]

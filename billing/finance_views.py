@@ -16,13 +16,14 @@ from billing.errors import BillingError
 from billing.finance_access import finance_view
 from billing.invoicing import invoice_run, period_previous
 from billing.liability import liability_snapshot_merchant
-from billing.lifecycle import invoice_mark_uncollectible, invoice_void
+from billing.lifecycle import invoice_mark_paid, invoice_mark_uncollectible, invoice_void
 from billing.models import Invoice
 from billing.portal_views import company_context
 from superpayment.db_router import reporting_reads
 from tenants.models import Merchant
 
 CHART_HEIGHT = 160
+ACTION_DONE = {"void": "voided", "uncollectible": "marked uncollectible", "paid": "marked paid"}
 
 
 def _period(text: str) -> date | None:
@@ -134,20 +135,26 @@ def finance_invoice_payments_csv(request: HttpRequest, invoice_id: int) -> HttpR
 @require_POST
 def finance_invoice_action(request: HttpRequest, invoice_id: int, action: str) -> HttpResponse:
     invoice = _invoice_or_404(invoice_id)
-    services = {"void": invoice_void, "uncollectible": invoice_mark_uncollectible}
+    text = request.POST.get("reason", "")
+    services = {
+        "void": lambda: invoice_void(
+            invoice=invoice, actor=request.user, reason=text, request=request
+        ),
+        "uncollectible": lambda: invoice_mark_uncollectible(
+            invoice=invoice, actor=request.user, reason=text, request=request
+        ),
+        "paid": lambda: invoice_mark_paid(
+            invoice=invoice, actor=request.user, reference=text, request=request
+        ),
+    }
     if action not in services:
         raise Http404("No such action")
     try:
-        services[action](
-            invoice=invoice,
-            actor=request.user,
-            reason=request.POST.get("reason", ""),
-            request=request,
-        )
+        services[action]()
     except BillingError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"Invoice {invoice.number}: {action} recorded.")
+        messages.success(request, f"Invoice {invoice.number}: {ACTION_DONE[action]}.")
     return redirect("finance_invoice", invoice_id=invoice.pk)
 
 

@@ -8,7 +8,8 @@ A run for period P (its end E exclusive):
    on an invoice that occurred before E (`ON CONFLICT DO NOTHING` on the one-per-period key);
    entries that arrived late for an already finalized period are picked up by the next run;
 3. attaches those entries to the period's drafts, rebuilds the drafts' day lines and totals;
-4. finalizes the drafts (gap-free numbers `SP-<year>-000123`, one audit row per invoice).
+4. finalizes the drafts (gap-free numbers `SP-<year>-000123`, the customer's billing details
+   and VAT fixed from `billing.vat`, one audit row per invoice).
 
 Finalized invoices (status other than draft) are never touched again, here or anywhere: database
 triggers refuse any change to their amounts, lines or entries. So re-running a period changes
@@ -26,6 +27,7 @@ from django.utils import timezone
 
 from billing.errors import BillingError, BillingErrorCode
 from billing.models import Invoice
+from billing.vat import issuer_missing, vat_terms_table
 from tenants.audit import AuditAction, audit_record
 from tenants.models import User
 
@@ -101,7 +103,8 @@ GROUP BY 1, 2, 3
 
 SUM_TOTALS = """
 UPDATE billing_invoice i
-SET subtotal = s.charges, credits = s.credits, total = s.charges + s.credits, entry_count = s.n
+SET subtotal = s.charges, credits = s.credits, total = s.charges + s.credits,
+    amount_due = s.charges + s.credits, entry_count = s.n  -- VAT comes at finalization
 FROM (
     SELECT l.invoice_id,
            coalesce(sum(l.amount) FILTER (WHERE l.kind = 'charge'), 0) AS charges,
@@ -118,26 +121,57 @@ FINALIZE = """
 WITH numbered AS (
     SELECT id, row_number() OVER (ORDER BY merchant_id, currency, id) AS rn
     FROM billing_invoice WHERE {where} AND status = 'draft'
+), vat AS (
+    SELECT * FROM unnest(%(vat_country)s::text[], %(vat_with_id)s::bool[],
+                         %(vat_treatment)s::text[], %(vat_rate)s::int[], %(vat_note)s::text[])
+        AS t(country, with_id, treatment, rate, note)
+), billed AS (
+    SELECT n.id, n.rn, m.country, coalesce(nullif(p.legal_name, ''), m.name) AS name,
+           coalesce(p.address, '') AS address, coalesce(p.vat_id, '') AS vat_id,
+           coalesce(v.treatment, %(other_treatment)s) AS treatment,
+           coalesce(v.rate, %(other_rate)s) AS rate, coalesce(v.note, %(other_note)s) AS note,
+           -- billing.vat.vat_amount: half-up on the magnitude, with the net total's sign
+           sign(d.total)::bigint
+             * ((2 * abs(d.total) * coalesce(v.rate, %(other_rate)s) + 10000) / 20000) AS tax
+    FROM numbered n
+    JOIN billing_invoice d ON d.id = n.id
+    JOIN tenants_merchant m ON m.id = d.merchant_id
+    LEFT JOIN billing_billingprofile p ON p.merchant_id = m.id
+    LEFT JOIN vat v ON v.country = m.country AND v.with_id = (coalesce(p.vat_id, '') <> '')
 ), done AS (
     UPDATE billing_invoice i
-    SET status = 'open', number_year = %(year)s, number_seq = %(base)s + n.rn,
-        number = 'SP-' || %(year)s || '-' || lpad((%(base)s + n.rn)::text,
-                 greatest(6, length((%(base)s + n.rn)::text)), '0'),
-        finalized_at = %(now)s, billed_name = m.name, billed_country = m.country,
+    SET status = 'open', number_year = %(year)s, number_seq = %(base)s + b.rn,
+        number = 'SP-' || %(year)s || '-' || lpad((%(base)s + b.rn)::text,
+                 greatest(6, length((%(base)s + b.rn)::text)), '0'),
+        finalized_at = %(now)s, billed_name = b.name, billed_country = b.country,
+        billed_address = b.address, billed_vat_id = b.vat_id,
+        tax_treatment = b.treatment, tax_rate_bps = b.rate, tax_note = b.note,
+        tax_amount = b.tax, amount_due = i.total + b.tax,
         stripe_state = %(stripe_state)s
-    FROM numbered n, tenants_merchant m
-    WHERE i.id = n.id AND m.id = i.merchant_id
-    RETURNING i.id, i.merchant_id, i.number, i.total, i.currency
+    FROM billed b
+    WHERE i.id = b.id
+    RETURNING i.id, i.merchant_id, i.number, i.total, i.tax_amount, i.amount_due, i.currency
 )
 INSERT INTO tenants_auditlog (
     created_at, actor_type, actor_id, actor_email, merchant_id, action, target_type, target_id,
     ip_address, user_agent, details)
 SELECT %(now)s, %(actor_type)s, %(actor_id)s, %(actor_email)s, merchant_id,
        'invoice.finalized', 'billing.invoice', id::text, NULL, '',
-       jsonb_build_object('number', number, 'total', total, 'currency', currency,
+       jsonb_build_object('number', number, 'total', total, 'tax', tax_amount,
+                          'amount_due', amount_due, 'currency', currency,
                           'reason', %(reason)s::text)
 FROM done
 """
+
+
+def _vat_params() -> dict:
+    columns, elsewhere = vat_terms_table(settings.BILLING_COMPANY_COUNTRY)
+    return {
+        **{f"vat_{name}": values for name, values in columns.items()},
+        "other_treatment": elsewhere.treatment,
+        "other_rate": elsewhere.rate_bps,
+        "other_note": elsewhere.note,
+    }
 
 
 def stripe_enabled() -> bool:
@@ -148,6 +182,22 @@ def _lock(cursor) -> None:
     cursor.execute("SELECT pg_advisory_xact_lock(%s)", [RUN_LOCK_KEY])
 
 
+def _issuer_check() -> None:
+    if not settings.PRODUCTION:
+        return
+    missing = issuer_missing(
+        vat_id=settings.BILLING_COMPANY_VAT_ID,
+        address=settings.BILLING_COMPANY_ADDRESS,
+        iban=settings.BILLING_BANK_IBAN,
+        stripe=stripe_enabled(),
+    )
+    if missing:
+        raise BillingError(
+            BillingErrorCode.ISSUER_INCOMPLETE,
+            "Invoices cannot be issued until these settings are set: " + ", ".join(missing) + ".",
+        )
+
+
 def _finalize(cursor, *, where: str, params: dict, actor: User | None, reason: str) -> int:
     # `where` is one of this module's constant clauses, never input.
     count_sql = f"SELECT count(*) FROM billing_invoice WHERE {where} AND status = 'draft'"  # noqa: S608
@@ -155,6 +205,7 @@ def _finalize(cursor, *, where: str, params: dict, actor: User | None, reason: s
     count = cursor.fetchone()[0]
     if not count:
         return 0
+    _issuer_check()
     now = timezone.now()
     year = now.year
     cursor.execute(
@@ -179,6 +230,7 @@ def _finalize(cursor, *, where: str, params: dict, actor: User | None, reason: s
             "now": now,
             "stripe_state": state,
             "reason": reason,
+            **_vat_params(),
             **_actor_fields(actor),
         },
     )

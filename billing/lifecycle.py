@@ -1,5 +1,6 @@
 """Invoice status changes after finalization, as Stripe's: open → paid / void / uncollectible,
-uncollectible → paid / void. Each change is audited with its actor and reason."""
+uncollectible → paid / void. Each change is audited with its actor and reason. Paid comes from
+Stripe's event or from finance recording a bank transfer."""
 
 from __future__ import annotations
 
@@ -61,7 +62,8 @@ def _transition(
 
 
 def _tell_stripe(invoice: Invoice, to: str) -> None:
-    """Void or mark uncollectible on Stripe too, when the invoice was sent there."""
+    """Void, mark uncollectible or paid out of band on Stripe too, when the invoice was sent
+    there."""
     if not (settings.STRIPE_API_KEY and invoice.stripe_invoice_id):
         return
     from billing.stripe_sync import stripe_client
@@ -72,6 +74,13 @@ def _tell_stripe(invoice: Invoice, to: str) -> None:
         if to == S.VOID:
             client.v1.invoices.void_invoice(
                 invoice.stripe_invoice_id, options={"idempotency_key": key}
+            )
+        elif to == S.PAID:
+            # Collected outside Stripe: Stripe stops reminding the merchant.
+            client.v1.invoices.pay(
+                invoice.stripe_invoice_id,
+                params={"paid_out_of_band": True},
+                options={"idempotency_key": key},
             )
         else:
             client.v1.invoices.mark_uncollectible(
@@ -103,6 +112,30 @@ def invoice_mark_uncollectible(
         invoice=invoice, to=S.UNCOLLECTIBLE, actor=actor, reason=reason, request=request
     )
     _tell_stripe(invoice, S.UNCOLLECTIBLE)
+    return invoice
+
+
+@transaction.atomic
+def invoice_mark_paid(
+    *, invoice: Invoice, actor: User, reference: str, request: HttpRequest | None = None
+) -> Invoice:
+    """Finance records a payment received outside Stripe (a bank transfer), with its reference
+    (the bank's transaction id or the statement line), so "collected" counts it."""
+    reference = reference.strip()
+    if not reference:
+        raise BillingError(
+            BillingErrorCode.REASON_REQUIRED,
+            "Give the bank transfer's reference or statement line.",
+            param="reason",
+        )
+    invoice = _transition(
+        invoice=invoice,
+        to=S.PAID,
+        actor=actor,
+        reason=f"Paid by bank transfer: {reference}",
+        request=request,
+    )
+    _tell_stripe(invoice, S.PAID)
     return invoice
 
 

@@ -1,4 +1,6 @@
-"""The invoice as a PDF (fpdf2, pure Python; core fonts, so Latin-1 text)."""
+"""The invoice as a PDF (fpdf2, pure Python). Core fonts in Windows-1252, which has the euro,
+pound and yen signs, so amounts print as on the HTML invoice; a symbol outside it (₹, ₩…) falls
+back to the ISO code."""
 
 from __future__ import annotations
 
@@ -6,56 +8,90 @@ from django.conf import settings
 from fpdf import FPDF
 
 from billing.models import Invoice
-from superpayment.money import amount_format
+from billing.vat import iban_format
+from superpayment.money import amount_format, amount_format_iso
+
+ENCODING = "windows-1252"
 
 
-def _latin1(text: str) -> str:
-    return text.encode("latin-1", "replace").decode("latin-1")
+def _text(text: str) -> str:
+    # Babel separates with (narrow) no-break spaces; the core fonts have a plain one.
+    text = text.replace("\u202f", " ").replace("\u00a0", " ")
+    return text.encode(ENCODING, "replace").decode(ENCODING)
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode(ENCODING)
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _money(amount: int, currency: str) -> str:
-    # Core PDF fonts have no euro sign in Latin-1: write the ISO code instead of the symbol.
-    return _latin1(amount_format(amount, currency).replace("\u20ac", "EUR "))
+    shown = amount_format(amount, currency)
+    if not _encodable(shown.replace("\u202f", " ")):
+        shown = amount_format_iso(amount, currency)
+    return _text(shown)
 
 
-def invoice_pdf(*, invoice: Invoice) -> bytes:
-    pdf = FPDF(format="A4")
-    pdf.set_auto_page_break(auto=True, margin=15)
-    pdf.add_page()
-    pdf.set_font("helvetica", "B", 16)
-    pdf.cell(0, 10, _latin1(f"Invoice {invoice.display_number}"), new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("helvetica", "", 10)
-    issuer = [settings.BILLING_COMPANY_NAME, settings.BILLING_COMPANY_ADDRESS]
-    issuer.append(f"VAT ID: {settings.BILLING_COMPANY_VAT_ID or '(placeholder - not set)'}")
-    for line in filter(None, issuer):
-        pdf.cell(0, 5, _latin1(line), new_x="LMARGIN", new_y="NEXT")
-    pdf.ln(4)
-    billed = invoice.billed_name or invoice.merchant.name
-    country = invoice.billed_country or invoice.merchant.country
-    rows = [
-        ("Billed to", f"{billed} ({country})"),
-        ("Customer VAT ID", "(placeholder - not collected)"),
-        ("Period", f"{invoice.period_start:%Y-%m-%d} to {invoice.period_end:%Y-%m-%d} (excl.)"),
-        ("Status", invoice.get_status_display()),
-        ("Issued", f"{invoice.finalized_at:%Y-%m-%d}" if invoice.finalized_at else "draft"),
-    ]
-    for label, value in rows:
-        pdf.set_font("helvetica", "B", 10)
-        pdf.cell(40, 6, _latin1(label))
-        pdf.set_font("helvetica", "", 10)
-        pdf.cell(0, 6, _latin1(value), new_x="LMARGIN", new_y="NEXT")
-    pdf.ln(4)
-    pdf.set_font("helvetica", "B", 10)
+class InvoicePDF(FPDF):
+    def __init__(self) -> None:
+        super().__init__(format="A4")
+        self.core_fonts_encoding = ENCODING
+        self.set_auto_page_break(auto=True, margin=15)
+
+    def line(self, text: str, *, bold: bool = False, size: int = 10) -> None:  # type: ignore[override]
+        self.set_font("helvetica", "B" if bold else "", size)
+        self.multi_cell(0, 5, _text(text), new_x="LMARGIN", new_y="NEXT")
+
+    def pair(self, label: str, value: str) -> None:
+        self.set_font("helvetica", "B", 10)
+        self.cell(40, 6, _text(label))
+        self.set_font("helvetica", "", 10)
+        self.multi_cell(0, 6, _text(value), new_x="LMARGIN", new_y="NEXT")
+
+    def total(self, label: str, value: str, *, bold: bool = False) -> None:
+        self.set_font("helvetica", "B" if bold else "", 10)
+        self.cell(150, 6, _text(label), align="R")
+        self.cell(35, 6, value, new_x="LMARGIN", new_y="NEXT")
+
+
+def _issuer(pdf: InvoicePDF) -> None:
+    pdf.line(settings.BILLING_COMPANY_NAME, bold=True)
+    if settings.BILLING_COMPANY_ADDRESS:
+        pdf.line(settings.BILLING_COMPANY_ADDRESS)
+    vat = f" · VAT ID {settings.BILLING_COMPANY_VAT_ID}" if settings.BILLING_COMPANY_VAT_ID else ""
+    pdf.line(f"{settings.BILLING_COMPANY_COUNTRY}{vat}")
+
+
+def _billed(pdf: InvoicePDF, invoice: Invoice) -> None:
+    if invoice.is_final:
+        pdf.pair("Billed to", invoice.billed_name)
+        if invoice.billed_address:
+            pdf.pair("Address", invoice.billed_address)
+        pdf.pair("Country", invoice.billed_country)
+        if invoice.billed_vat_id:
+            pdf.pair("VAT ID", invoice.billed_vat_id)
+    else:
+        pdf.pair("Billed to", f"{invoice.merchant.name} ({invoice.merchant.country})")
+    period = f"{invoice.period_start:%Y-%m-%d} to {invoice.period_end:%Y-%m-%d} (exclusive)"
+    pdf.pair("Period", period)
+    pdf.pair("Status", invoice.get_status_display())
+    pdf.pair("Issued", f"{invoice.finalized_at:%Y-%m-%d}" if invoice.finalized_at else "draft")
+
+
+def _lines(pdf: InvoicePDF, invoice: Invoice) -> None:
     widths = (30, 60, 25, 35, 35)
+    pdf.set_font("helvetica", "B", 10)
     for width, head in zip(widths, ("Day", "Line", "Count", "Base", "Amount"), strict=True):
         pdf.cell(width, 7, head, border="B")
     pdf.ln()
     pdf.set_font("helvetica", "", 9)
     for line in invoice.lines.all():
-        label = "Refund credit" if line.is_credit else "Commission"
         cells = (
             f"{line.day:%Y-%m-%d}",
-            label,
+            "Refund credit" if line.is_credit else "Commission",
             str(line.quantity),
             _money(line.base_amount, invoice.currency),
             _money(line.amount, invoice.currency),
@@ -63,20 +99,55 @@ def invoice_pdf(*, invoice: Invoice) -> bytes:
         for width, text in zip(widths, cells, strict=True):
             pdf.cell(width, 6, text)
         pdf.ln()
-    pdf.ln(3)
-    totals = [
-        ("Commission", invoice.subtotal),
-        ("Refund credits", invoice.credits),
-        ("Total (net)", invoice.total),
-    ]
-    for label, amount in totals:
-        pdf.set_font("helvetica", "B" if label.startswith("Total") else "", 10)
-        pdf.cell(150, 6, label, align="R")
-        pdf.cell(35, 6, _money(amount, invoice.currency), new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("helvetica", "", 10)
-    pdf.cell(150, 6, "VAT (placeholder - not computed)", align="R")
-    pdf.cell(35, 6, "-", new_x="LMARGIN", new_y="NEXT")
+
+
+def _totals(pdf: InvoicePDF, invoice: Invoice) -> None:
+    currency = invoice.currency
+    pdf.total("Commission", _money(invoice.subtotal, currency))
+    pdf.total("Refund credits", _money(invoice.credits, currency))
+    pdf.total("Total excluding VAT", _money(invoice.total, currency))
+    if not invoice.is_final:
+        pdf.total("VAT", "at finalization")
+        return
+    label = (
+        f"VAT {invoice.tax_rate_display}"
+        if invoice.tax_rate_bps
+        else f"VAT ({invoice.get_tax_treatment_display().lower()})"
+    )
+    pdf.total(label, _money(invoice.tax_amount, currency))
+    pdf.total("Amount due", _money(invoice.amount_due, currency), bold=True)
+    if invoice.tax_note:
+        pdf.ln(2)
+        pdf.line(invoice.tax_note, size=9)
+
+
+def _payment(pdf: InvoicePDF, invoice: Invoice) -> None:
+    if invoice.status == Invoice.Status.PAID:
+        pdf.line(f"Paid {invoice.paid_at:%Y-%m-%d}. Thank you.")
+        return
+    if invoice.status not in (Invoice.Status.OPEN, Invoice.Status.UNCOLLECTIBLE):
+        return
     if invoice.stripe_hosted_url:
-        pdf.ln(4)
-        pdf.cell(0, 6, _latin1(f"Pay online: {invoice.stripe_hosted_url}"))
+        pdf.line(f"Pay online: {invoice.stripe_hosted_url}")
+    if settings.BILLING_BANK_IBAN:
+        pdf.line(
+            f"Pay by bank transfer to {settings.BILLING_COMPANY_NAME}, "
+            f"IBAN {iban_format(settings.BILLING_BANK_IBAN)}, BIC {settings.BILLING_BANK_BIC}, "
+            f"reference {invoice.number}."
+        )
+
+
+def invoice_pdf(*, invoice: Invoice) -> bytes:
+    pdf = InvoicePDF()
+    pdf.add_page()
+    pdf.line(f"Invoice {invoice.display_number}", bold=True, size=16)
+    _issuer(pdf)
+    pdf.ln(4)
+    _billed(pdf, invoice)
+    pdf.ln(4)
+    _lines(pdf, invoice)
+    pdf.ln(3)
+    _totals(pdf, invoice)
+    pdf.ln(4)
+    _payment(pdf, invoice)
     return bytes(pdf.output())

@@ -1,10 +1,11 @@
 """Sending finalized invoices to Stripe through the `stripe` SDK.
 
 Per invoice: the merchant's Stripe customer (created once, on its first invoice), a Stripe
-invoice (`send_invoice`, due in 14 days), one invoice item for the commission and one for the
-refund credits, then finalization; the Stripe invoice id and hosted URL are stored. Each step is
-recorded as soon as Stripe accepted it, so a later attempt resumes where the last one stopped;
-every request carries an idempotency key made of the invoice and the attempt number.
+invoice (`send_invoice`, due in 14 days, the VAT wording as its footer), one invoice item each
+for the commission, the refund credits and the VAT, then finalization; the Stripe invoice id and
+hosted URL are stored. Each step is recorded as soon as Stripe accepted it, so a later attempt
+resumes where the last one stopped; every request carries an idempotency key made of the
+invoice and the attempt number.
 """
 
 from __future__ import annotations
@@ -87,6 +88,7 @@ def invoice_send(*, invoice_id: int) -> Invoice:
                     "auto_advance": False,
                     "pending_invoice_items_behavior": "exclude",
                     "description": f"SuperPayment commission, {_period_label(invoice)}",
+                    **({"footer": invoice.tax_note} if invoice.tax_note else {}),
                     "metadata": {
                         "superpayment_invoice_id": str(invoice.pk),
                         "number": invoice.number,
@@ -102,6 +104,8 @@ def invoice_send(*, invoice_id: int) -> Invoice:
                 items.append(("commission", invoice.subtotal, "Commission on payments"))
             if invoice.credits:
                 items.append(("credits", invoice.credits, "Commission credited on refunds"))
+            if invoice.tax_amount:
+                items.append(("vat", invoice.tax_amount, f"VAT {invoice.tax_rate_display}"))
             for name, amount, description in items:
                 client.v1.invoice_items.create(
                     params={

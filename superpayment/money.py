@@ -73,6 +73,19 @@ def amount_format(minor: int, currency: str, locale: str = "en") -> str:
     return format_currency(Decimal(minor).scaleb(-exponent), currency, locale=locale)
 
 
+def amount_format_iso(minor: int, currency: str, locale: str = "en") -> str:
+    """With the ISO code instead of the symbol ("INR 1,234.50"), for media without the symbol."""
+    exponent = currency_exponent(currency)
+    value = Decimal(minor).scaleb(-exponent)
+    return format_currency(value, currency, "¤¤\u00a0#,##0.00", locale=locale, currency_digits=True)
+
+
+def bps_display(bps: int) -> str:
+    """Basis points as a percentage people read: 150 → "1.5 %", 1900 → "19 %"."""
+    whole, rest = divmod(bps, 100)
+    return f"{whole} %" if not rest else f"{whole}.{rest:02d}".rstrip("0") + " %"
+
+
 @dataclass(frozen=True, slots=True)
 class Money:
     """A value type for arithmetic that refuses to mix currencies."""

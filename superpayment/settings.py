@@ -287,6 +287,28 @@ BILLING_AUTO_FINALIZE = env_bool("BILLING_AUTO_FINALIZE", default=True)
 BILLING_COMPANY_NAME = env_str("BILLING_COMPANY_NAME", "SuperPayment")
 BILLING_COMPANY_ADDRESS = env_str("BILLING_COMPANY_ADDRESS", "")
 BILLING_COMPANY_VAT_ID = env_str("BILLING_COMPANY_VAT_ID", "")
+# The issuer's country decides the VAT on each invoice (billing/vat.py); it must be in its table.
+BILLING_COMPANY_COUNTRY = env_str("BILLING_COMPANY_COUNTRY", "DE").upper()
+# Where merchants pay by bank transfer (printed on every invoice when set); finance marks such
+# invoices paid in the finance console.
+BILLING_BANK_IBAN = env_str("BILLING_BANK_IBAN", "")
+BILLING_BANK_BIC = env_str("BILLING_BANK_BIC", "")
+
+
+def check_billing_settings() -> None:
+    from billing.vat import billing_settings_problems
+
+    problems = billing_settings_problems(
+        country=BILLING_COMPANY_COUNTRY,
+        vat_id=BILLING_COMPANY_VAT_ID,
+        iban=BILLING_BANK_IBAN,
+        bic=BILLING_BANK_BIC,
+    )
+    if problems:
+        raise ImproperlyConfigured("Billing settings: " + "; ".join(problems) + ".")
+
+
+check_billing_settings()
 
 # --- checkout ---------------------------------------------------------------------------------
 # How long a checkout session stays open unless its creator says otherwise (5 min to 24 h).

@@ -1,4 +1,5 @@
 from billing.models.invoices import (
+    BillingProfile,
     Invoice,
     InvoiceLine,
     InvoiceNumberSequence,
@@ -9,6 +10,7 @@ from billing.models.ledger import CommissionEntry, CommissionPlan
 from billing.models.liability import VoucherLiabilitySnapshot
 
 __all__ = [
+    "BillingProfile",
     "CommissionEntry",
     "CommissionPlan",
     "Invoice",

@@ -6,13 +6,17 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from billing.vat import TaxTreatment
+
 
 class Invoice(models.Model):
     """One merchant's commission for one currency and one billing period.
 
     Lifecycle as Stripe's: draft → open (finalized: numbered, immutable) → paid / void /
     uncollectible; uncollectible may still become paid or void. Amounts are signed minor units:
-    `subtotal` the commission charged, `credits` the refund credits (≤ 0), `total` their sum."""
+    `subtotal` the commission charged, `credits` the refund credits (≤ 0), `total` their sum
+    (net of VAT); `tax_amount` the VAT on `total` (billing/vat.py), fixed at finalization with
+    the customer's details; `amount_due` what the merchant pays."""
 
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
@@ -42,6 +46,17 @@ class Invoice(models.Model):
     # Who is billed, copied at finalization.
     billed_name = models.CharField(max_length=120, blank=True)
     billed_country = models.CharField(max_length=2, blank=True)
+    # Database defaults, so writers that predate these columns (a release still rolling out,
+    # the invoice run's own INSERT) keep working.
+    billed_address = models.TextField(blank=True, default="", db_default="")
+    billed_vat_id = models.CharField(max_length=24, blank=True, default="", db_default="")
+    tax_treatment = models.CharField(
+        max_length=16, choices=TaxTreatment.choices, blank=True, default="", db_default=""
+    )
+    tax_rate_bps = models.PositiveIntegerField(default=0, db_default=0)
+    tax_amount = models.BigIntegerField(default=0, db_default=0)
+    amount_due = models.BigIntegerField(default=0, db_default=0)
+    tax_note = models.CharField(max_length=300, blank=True, default="", db_default="")
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     finalized_at = models.DateTimeField(null=True, blank=True)
     paid_at = models.DateTimeField(null=True, blank=True)
@@ -86,6 +101,10 @@ class Invoice(models.Model):
             models.CheckConstraint(
                 condition=Q(period_end__gt=models.F("period_start")), name="invoice_period_valid"
             ),
+            models.CheckConstraint(
+                condition=Q(amount_due=models.F("total") + models.F("tax_amount")),
+                name="invoice_amount_due_is_sum",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -98,6 +117,12 @@ class Invoice(models.Model):
     @property
     def display_number(self) -> str:
         return self.number or f"Draft {self.pk}"
+
+    @property
+    def tax_rate_display(self) -> str:
+        from billing.vat import vat_rate_display
+
+        return vat_rate_display(self.tax_rate_bps)
 
 
 class InvoiceLine(models.Model):
@@ -158,3 +183,19 @@ class StripeEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} {self.event_id}"
+
+
+class BillingProfile(models.Model):
+    """Who a merchant's invoices are addressed to: legal name, address and VAT ID, copied onto
+    each invoice when it is finalized (a later change never rewrites an issued invoice)."""
+
+    merchant = models.OneToOneField(
+        "tenants.Merchant", on_delete=models.CASCADE, related_name="billing_profile"
+    )
+    legal_name = models.CharField(max_length=120, blank=True)
+    address = models.TextField(max_length=500, blank=True)
+    vat_id = models.CharField(max_length=24, blank=True, help_text="compact, validated")
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.merchant_id}: {self.legal_name or '-'} {self.vat_id}"

@@ -7,6 +7,16 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from superpayment.money import amount_format, bps_display
+
+
+def terms_display(*, bps: int, fixed_fee: int, currency: str) -> str:
+    """A plan's price as people read it: 150 bps + 20 EUR cents → "1.5 % + €0.20"."""
+    percent = bps_display(bps)
+    if not fixed_fee:
+        return percent
+    return f"{percent} + {amount_format(fixed_fee, currency)}"
+
 
 class CommissionPlan(models.Model):
     """A commission rate: basis points of the payment amount plus a fixed fee in minor units,
@@ -49,7 +59,8 @@ class CommissionPlan(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.currency or 'any'}: {self.bps} bps + {self.fixed_fee})"
+        terms = terms_display(bps=self.bps, fixed_fee=self.fixed_fee, currency=self.currency)
+        return f"{self.name} ({self.currency or 'any currency'}: {terms})"
 
 
 class CommissionEntry(models.Model):
@@ -122,3 +133,7 @@ class CommissionEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.payment_id} {self.amount} {self.currency}"
+
+    @property
+    def terms_display(self) -> str:
+        return terms_display(bps=self.bps, fixed_fee=self.fixed_fee, currency=self.currency)

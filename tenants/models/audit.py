@@ -39,6 +39,7 @@ class AuditAction(models.TextChoices):
     INVOICE_PAYMENT_FAILED = "invoice.payment_failed", "Invoice payment failed"
     INVOICE_VOIDED = "invoice.voided", "Invoice voided"
     INVOICE_UNCOLLECTIBLE = "invoice.marked_uncollectible", "Invoice marked uncollectible"
+    BILLING_DETAILS_CHANGED = "billing.details_changed", "Billing details changed"
     FINANCE_VIEWED = "finance.viewed", "Finance console viewed"
     PAYMENT_REFUNDED = "payment.refunded", "Payment refunded"
 

@@ -91,6 +91,9 @@ class FakeStripe:
                 "status": "open",
                 "hosted_invoice_url": f"https://invoice.stripe.test/i/{invoice_id}",
             }
+        if path.startswith("/v1/invoices/") and path.endswith("/pay"):
+            invoice_id = path.split("/")[3]
+            return 200, {"id": invoice_id, "object": "invoice", "status": "paid"}
         if path.startswith("/v1/invoices/") and path.endswith(("/void", "/mark_uncollectible")):
             invoice_id = path.split("/")[3]
             status = "void" if path.endswith("/void") else "uncollectible"

@@ -51,6 +51,7 @@ def open_invoice(merchant, *, number="SP-2026-900001", total=1234, currency="EUR
         subtotal=total,
         credits=0,
         total=total,
+        amount_due=total,
         entry_count=1,
         finalized_at=datetime(2025, 2, 1, 1, tzinfo=UTC),
     )

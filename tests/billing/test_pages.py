@@ -27,7 +27,7 @@ def test_owner_sees_running_commission_invoices_pdf_and_csv(client, merchant_a, 
     assert "https://pay.example/x" in page.content.decode()
     kwargs = {"slug": merchant_a.slug, "invoice_id": invoice.pk}
     html = client.get(reverse("portal:billing_invoice", kwargs=kwargs)).content.decode()
-    assert "€43.21" in html and "placeholder" in html
+    assert "€43.21" in html and "placeholder" not in html
     pdf = client.get(reverse("portal:billing_invoice_pdf", kwargs=kwargs))
     assert pdf["Content-Type"] == "application/pdf"
     assert pdf.content.startswith(b"%PDF-")
@@ -148,3 +148,32 @@ def test_platform_admins_add_a_merchant_override_in_the_admin_console(client, me
         client.get(reverse("admin:billing_commissionplan_change", args=[plan.pk])).status_code
         == 200
     )
+
+
+def test_finance_marks_a_bank_transfer_paid_and_collected_counts_it(client, merchant_a):
+    from billing.selectors import revenue_by_month
+
+    invoice = open_invoice(merchant_a, total=1000)
+    user = _staff(finance=True, mfa=True)
+    client.force_login(user)
+    page = client.get(reverse("finance_invoice", args=[invoice.pk])).content.decode()
+    assert "Mark paid (bank transfer)" in page
+    url = reverse("finance_invoice_action", args=[invoice.pk, "paid"])
+    client.post(url, {"reason": "  "})  # a reference is required
+    invoice.refresh_from_db()
+    assert invoice.status == "open"
+    client.post(url, {"reason": "SEPA 2025-02-14 E2E-REF-1"})
+    invoice.refresh_from_db()
+    assert (invoice.status, invoice.status_reason) == (
+        "paid",
+        "Paid by bank transfer: SEPA 2025-02-14 E2E-REF-1",
+    )
+    assert invoice.paid_at is not None
+    paid = AuditLog.objects.get(action="invoice.paid", target_id=str(invoice.pk))
+    assert paid.actor_id == user.pk
+    january = [row for row in revenue_by_month(currency="EUR") if row["period_start"].month == 1]
+    assert january[0]["collected"] >= 1000
+    # Paid is final for this action: a second one is refused, nothing changes.
+    client.post(url, {"reason": "again"})
+    invoice.refresh_from_db()
+    assert invoice.status_reason == "Paid by bank transfer: SEPA 2025-02-14 E2E-REF-1"

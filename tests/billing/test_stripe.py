@@ -47,9 +47,10 @@ def test_customer_and_invoice_are_created_with_the_expected_parameters(
         "/v1/invoices",
         "/v1/invoiceitems",
         "/v1/invoiceitems",
+        "/v1/invoiceitems",
         f"/v1/invoices/{invoice.stripe_invoice_id}/finalize",
     ]
-    customer, created, item1, item2, finalize = fake_stripe.requests
+    customer, created, item1, item2, vat, finalize = fake_stripe.requests
     assert customer["authorization"] == "Bearer sk_test_fake"
     assert customer["form"]["name"] == merchant_a.name
     assert customer["form"]["metadata[merchant_slug]"] == merchant_a.slug
@@ -69,6 +70,9 @@ def test_customer_and_invoice_are_created_with_the_expected_parameters(
     }
     assert created["idempotency_key"] == f"sp-invoice-{invoice.pk}-attempt-1-create"
     assert (item1["form"]["amount"], item2["form"]["amount"]) == ("340", "-85")
+    # merchant_a is in the issuer's country (DE): 19 % of the net 255, rounded half-up.
+    assert (vat["form"]["amount"], invoice.tax_amount) == ("48", 48)
+    assert vat["form"]["description"].startswith("VAT 19 %")
     assert item1["form"]["invoice"] == invoice.stripe_invoice_id
     assert item1["idempotency_key"] == f"sp-invoice-{invoice.pk}-attempt-1-item-commission"
     assert finalize["idempotency_key"] == f"sp-invoice-{invoice.pk}-attempt-1-finalize"
@@ -77,7 +81,7 @@ def test_customer_and_invoice_are_created_with_the_expected_parameters(
     assert invoice.stripe_hosted_url == f"https://invoice.stripe.test/i/{invoice.stripe_invoice_id}"
     # Sent once: sending again asks Stripe nothing.
     invoice_send(invoice_id=invoice.pk)
-    assert len(fake_stripe.requests) == 5
+    assert len(fake_stripe.requests) == 6
 
 
 def test_second_invoice_reuses_the_customer_and_a_failure_is_retried_with_a_new_key(
@@ -180,3 +184,17 @@ def test_voided_uncollectible_and_payment_failed_events(client, merchant_a, fake
     one.refresh_from_db()
     two.refresh_from_db()
     assert (one.status, two.status) == ("uncollectible", "void")
+
+
+def test_a_bank_transfer_marked_paid_is_paid_out_of_band_on_stripe(merchant_a, fake_stripe):
+    from billing.lifecycle import invoice_mark_paid
+    from tests.factories import UserFactory
+
+    invoice = open_invoice(merchant_a, total=1000)
+    Invoice.objects.filter(pk=invoice.pk).update(stripe_invoice_id="in_bank1", stripe_state="sent")
+    invoice.refresh_from_db()
+    invoice_mark_paid(invoice=invoice, actor=UserFactory(is_staff=True), reference="E2E-7")
+    pay_call = fake_stripe.requests[-1]
+    assert pay_call["path"] == "/v1/invoices/in_bank1/pay"
+    assert pay_call["form"] == {"paid_out_of_band": "true"}
+    assert Invoice.objects.get(pk=invoice.pk).status == "paid"
