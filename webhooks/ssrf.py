@@ -18,6 +18,12 @@ from django.conf import settings
 from webhooks.errors import WebhookError, WebhookErrorCode
 
 CGNAT = ipaddress.ip_network("100.64.0.0/10")
+# IPv6 addresses that carry an IPv4 address a gateway or the host's stack may route to: NAT64
+# (RFC 6052) and the deprecated IPv4-compatible form keep it in the low 32 bits; 6to4 and Teredo
+# are read by ipaddress. The local-use NAT64 prefix (RFC 8215) may embed it anywhere: refused.
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
+NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
+IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
 # Labels of a numeric host: decimal digits or 0x-hex. A host made only of such labels that is not
 # a canonical dotted quad is an integer, octal, hex or short IPv4 form (2130706433, 0x7f000001,
 # 0177.0.0.1, 127.1): C resolvers read it as an address, so it is refused outright.
@@ -70,6 +76,30 @@ def address_refusal(address: str) -> str | None:
     for refused, reason in checks:
         if refused:
             return reason
+    if isinstance(ip, ipaddress.IPv6Address):
+        return _embedded_refusal(ip)
+    return None
+
+
+def _embedded_refusal(ip: ipaddress.IPv6Address) -> str | None:
+    """Why an IPv6 address that embeds an IPv4 one may not be reached: the embedded address is
+    checked as if it had been written itself."""
+    if ip in NAT64_LOCAL:
+        return "a local-use NAT64 address"
+    kinds = [
+        ("a 6to4", [ip.sixtofour] if ip.sixtofour else []),
+        ("a Teredo", list(ip.teredo or ())),
+        ("a NAT64", [ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)] if ip in NAT64 else []),
+        (
+            "an IPv4-compatible",
+            [ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)] if ip in IPV4_COMPATIBLE else [],
+        ),
+    ]
+    for kind, embedded in kinds:
+        for ipv4 in embedded:
+            reason = address_refusal(str(ipv4))
+            if reason:
+                return f"{kind} address embedding {reason} ({ipv4})"
     return None
 
 

@@ -124,3 +124,58 @@ def test_a_redirect_to_a_private_address_is_not_followed(guard_on, monkeypatch):
         assert result.status_code == 307
         assert [r.path for r in receiver.requests] == ["/hooks"]
         assert receiver.requests[0].headers["host"] == f"hooks.example.com:{port}"
+
+
+# IPv6 spellings that embed a non-public IPv4 address (127.0.0.1, 10.0.0.1, 192.168.0.1, …).
+EMBEDDING = [
+    "https://[2002:7f00:1::]/",  # 6to4 of 127.0.0.1
+    "https://[2002:a00:1::]/",  # 6to4 of 10.0.0.1
+    "https://[2002:c0a8:1::1]/",  # 6to4 of 192.168.0.1
+    "https://[2002:a9fe:a9fe::]/",  # 6to4 of 169.254.169.254
+    "https://[2001:0:4136:e378:8000:63bf:80ff:fffe]/",  # Teredo, client 127.0.0.1
+    "https://[64:ff9b::7f00:1]/",  # NAT64 of 127.0.0.1
+    "https://[64:ff9b::a00:1]/",  # NAT64 of 10.0.0.1
+    "https://[64:ff9b:1::a00:1]/",  # local-use NAT64
+    "https://[::7f00:1]/",  # IPv4-compatible 127.0.0.1
+    "https://[::a00:1]/",  # IPv4-compatible 10.0.0.1
+    "https://[::ffff:7f00:1]/",  # IPv4-mapped 127.0.0.1
+    "https://[::ffff:a00:1]/",  # IPv4-mapped 10.0.0.1
+]
+
+
+@pytest.mark.parametrize("url", EMBEDDING)
+def test_an_address_embedding_a_private_one_is_refused_at_connect_time(guard_on, no_dns, url):
+    with pytest.raises(WebhookError) as refused:
+        ssrf.target_resolve(url)
+    assert refused.value.code == "url_refused"
+
+
+@pytest.mark.parametrize("url", EMBEDDING)
+def test_an_address_embedding_a_private_one_is_refused_at_save_time(guard_on, in_merchant_a, url):
+    with pytest.raises(WebhookError) as refused:
+        endpoint_create(url=url, enabled_events=["*"], livemode=False)
+    assert refused.value.code == "url_refused"
+
+
+@pytest.mark.parametrize(
+    "address", ["2002:7f00:1::", "2002:a00:1::", "::7f00:1", "64:ff9b::a00:1", "64:ff9b:1::1"]
+)
+def test_a_name_resolving_to_an_embedding_address_is_refused(guard_on, monkeypatch, address):
+    monkeypatch.setattr(ssrf, "resolve", lambda host, port: [address])
+    with pytest.raises(WebhookError) as refused:
+        ssrf.target_resolve("https://rebind.example.com/")
+    assert refused.value.code == "url_refused"
+
+
+def test_the_6to4_refusal_says_what_it_embeds():
+    assert ssrf.address_refusal("2002:7f00:1::") == (
+        "a 6to4 address embedding a loopback address (127.0.0.1)"
+    )
+    assert ssrf.address_refusal("2002:a00:1::") == (
+        "a 6to4 address embedding a private address (10.0.0.1)"
+    )
+
+
+def test_a_6to4_address_of_a_public_one_is_allowed(guard_on, no_dns):
+    assert ssrf.address_refusal("2002:808:808::1") is None  # 6to4 of 8.8.8.8
+    assert ssrf.target_resolve("https://[2002:808:808::1]/").address == "2002:808:808::1"
