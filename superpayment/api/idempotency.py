@@ -270,6 +270,7 @@ def idempotent(view_method: Callable[..., Response]) -> Callable[..., Response]:
         response[HEADER] = key
         return response
 
+    wrapper.honours_idempotency_key = True  # tests check that every POST has it
     return extend_schema(parameters=[IDEMPOTENCY_KEY_PARAMETER])(wrapper)
 
 

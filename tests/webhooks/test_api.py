@@ -9,6 +9,7 @@ from django_tenants.utils import schema_context
 
 from tenants import keys
 from webhooks.endpoints import endpoint_create
+from webhooks.models import WebhookEndpoint
 from webhooks.services import event_record
 
 pytestmark = pytest.mark.django_db
@@ -153,3 +154,29 @@ def test_events_are_paginated_and_filtered_by_type(api, in_merchant_a):
     assert [e["id"] for e in created["data"]] == [ids[3], ids[1]]
     assert created["data"][0]["data"]["object"]["id"] == "vch_3"
     assert api("get", "events?type=nope").status_code == 400
+
+
+def test_a_retried_create_with_the_same_idempotency_key_creates_one_endpoint(
+    client, merchant_a, owner_a, settings
+):
+    settings.WEBHOOKS_ALLOW_PRIVATE = False
+    secret = _key(merchant_a, owner_a, "test")
+    body = {"url": "https://shop.example.com/hooks", "enabled_events": ["payment.succeeded"]}
+
+    def create():
+        return client.post(
+            "/v1/webhook_endpoints",
+            body,
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {secret}",
+            HTTP_IDEMPOTENCY_KEY="create-hooks-1",
+        )
+
+    first, retried = create(), create()
+    connection.set_schema_to_public()
+
+    assert (first.status_code, retried.status_code) == (201, 201)
+    assert retried.json() == first.json()  # the same endpoint, its secret included
+    assert retried["Idempotent-Replayed"] == "true"
+    with schema_context(merchant_a.schema_name):
+        assert WebhookEndpoint.objects.count() == 1

@@ -9,6 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from superpayment.api.idempotency import idempotent
 from superpayment.api.pagination import PAGE_PARAMETERS, ListPagination
 from webhooks.endpoints import (
     endpoint_create,
@@ -119,6 +120,7 @@ class EndpointListCreateView(APIView):
         responses={201: EndpointWithSecretSerializer},
         tags=TAG_ENDPOINTS,
     )
+    @idempotent
     def post(self, request: Request) -> Response:
         data = _valid(EndpointCreateSerializer, request)
         endpoint = endpoint_create(livemode=request.auth.livemode, **data)
@@ -144,6 +146,7 @@ class EndpointDetailView(APIView):
         responses=EndpointSerializer,
         tags=TAG_ENDPOINTS,
     )
+    @idempotent
     def post(self, request: Request, endpoint_id: str) -> Response:
         endpoint = endpoint_get(endpoint_id=endpoint_id, livemode=request.auth.livemode)
         data = _valid(EndpointUpdateSerializer, request)
@@ -178,6 +181,7 @@ class EndpointRotateView(APIView):
         responses=EndpointWithSecretSerializer,
         tags=TAG_ENDPOINTS,
     )
+    @idempotent
     def post(self, request: Request, endpoint_id: str) -> Response:
         endpoint = endpoint_get(endpoint_id=endpoint_id, livemode=request.auth.livemode)
         data = _valid(RotateSerializer, request)
@@ -194,6 +198,7 @@ class EndpointTestView(APIView):
         responses={202: EventSerializer},
         tags=TAG_ENDPOINTS,
     )
+    @idempotent
     def post(self, request: Request, endpoint_id: str) -> Response:
         endpoint = endpoint_get(endpoint_id=endpoint_id, livemode=request.auth.livemode)
         event = endpoint_test_send(endpoint=endpoint)
