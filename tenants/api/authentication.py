@@ -1,6 +1,10 @@
-"""`Authorization: Bearer sk_…` -> the key's merchant, whose schema the request then runs in."""
+"""`Authorization: Bearer sk_…` (or Basic with the key as user name, as on Stripe) -> the key's
+merchant, whose schema the request then runs in."""
 
 from __future__ import annotations
+
+import base64
+import binascii
 
 from django.db import connection
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -29,6 +33,35 @@ class ApiKeyHolder:
         return f"API key {self.key.masked} of {self.merchant.slug}"
 
 
+def _malformed() -> exceptions.AuthenticationFailed:
+    return exceptions.AuthenticationFailed(
+        "Malformed Authorization header: send `Authorization: Bearer sk_…` with your secret "
+        "key (or HTTP Basic with the key as the user name and no password, `curl -u sk_…:`).",
+        code=ApiKeyErrorCode.AUTHORIZATION_HEADER_INVALID.value,
+    )
+
+
+def _raw_key(header: bytes) -> str:
+    """The key an Authorization header carries: `Bearer <key>`, or `Basic base64(<key>:)` as
+    Stripe's clients and `curl -u sk_…:` send it (the password, if any, is ignored)."""
+    parts = header.split()
+    if len(parts) != 2:
+        raise _malformed()
+    scheme, credentials = parts[0].lower(), parts[1]
+    if scheme == b"bearer":
+        return credentials.decode("ascii", errors="replace")
+    if scheme != b"basic":
+        raise _malformed()
+    try:
+        decoded = base64.b64decode(credentials, validate=True).decode("ascii")
+    except (binascii.Error, UnicodeDecodeError):
+        raise _malformed() from None
+    user, _, _password = decoded.partition(":")
+    if not user:
+        raise _malformed()
+    return user
+
+
 class ApiKeyAuthentication(authentication.BaseAuthentication):
     """Secret keys only. A request with no Authorization header is left unauthenticated (the
     permission then answers 401); any key that is not valid, active and of an active merchant
@@ -40,17 +73,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         header = authentication.get_authorization_header(request)
         if not header:
             return None
-        parts = header.split()
-        if len(parts) != 2 or parts[0].lower() != self.keyword.lower().encode():
-            raise exceptions.AuthenticationFailed(
-                "Malformed Authorization header: send `Authorization: Bearer sk_…` "
-                "with your secret key.",
-                code=ApiKeyErrorCode.AUTHORIZATION_HEADER_INVALID.value,
-            )
-        try:
-            raw_key = parts[1].decode("ascii")
-        except UnicodeDecodeError:
-            raw_key = ""
+        raw_key = _raw_key(header)
         try:
             authenticated = api_key_authenticate(raw_key, kind=ApiKey.Kind.SECRET)
         except ApiKeyError as exc:
@@ -74,7 +97,9 @@ class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
             "bearerFormat": "sk_test_… / sk_live_…",
             "description": (
                 "Your secret API key, from the dashboard's Developers page: "
-                "`Authorization: Bearer sk_test_…`. A test key works on test-mode objects only, "
-                "a live key on live ones. Keep it on your server: never in a web page or an app."
+                "`Authorization: Bearer sk_test_…` (HTTP Basic with the key as the user name "
+                "and an empty password, `curl -u sk_test_…:`, works too). A test key works on "
+                "test-mode objects only, a live key on live ones. Keep it on your server: never "
+                "in a web page or an app."
             ),
         }

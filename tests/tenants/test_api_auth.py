@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import timedelta
 from unittest import mock
 
@@ -113,11 +114,51 @@ def test_no_authorization_header_is_401(api):
 
 
 @pytest.mark.parametrize(
-    "header", ["Basic c2tfdGVzdF86", "Bearer", "Bearer a b", "Token sk_test_abc"]
+    "header",
+    [
+        "Basic !!not-base64!!",
+        "Basic " + base64.b64encode(b":sk_test_abc").decode(),  # no user name
+        "Basic",
+        "Bearer",
+        "Bearer a b",
+        "Token sk_test_abc",
+    ],
 )
 def test_malformed_authorization_header_is_401(api, header):
     response = api.get(ACCOUNT_URL, HTTP_AUTHORIZATION=header)
     assert_auth_error(response, "authorization_header_invalid")
+
+
+def basic(user: str, password: str = "") -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+@pytest.mark.parametrize("password", ["", "anything"])
+def test_basic_authentication_with_the_key_as_user_name_works_as_on_stripe(
+    api, merchant_a, owner, password
+):
+    """`curl -u sk_test_…:` sends the key as the user name and an empty password."""
+    _key, raw = secret_key(merchant_a, owner, mode="test")
+
+    response = api.get(ACCOUNT_URL, HTTP_AUTHORIZATION=basic(raw, password))
+
+    assert response.status_code == 200
+    assert (response.json()["id"], response.json()["livemode"]) == (merchant_a.slug, False)
+
+
+def test_basic_authentication_with_a_wrong_key_is_the_401_envelope(api, merchant_a, owner):
+    key, _raw = api_key_create(
+        merchant=merchant_a, kind="publishable", mode="test", name="Widget", actor=owner
+    )
+    assert_auth_error(
+        api.get(ACCOUNT_URL, HTTP_AUTHORIZATION=basic("sk_test_" + "Z" * 32)),
+        "api_key_invalid",
+        "Invalid API key provided.",
+    )
+    assert_auth_error(
+        api.get(ACCOUNT_URL, HTTP_AUTHORIZATION=basic(key.publishable_key)),
+        "secret_key_required",
+    )
 
 
 def test_unknown_key_is_401_without_saying_more(api):
