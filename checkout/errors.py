@@ -24,6 +24,8 @@ class CheckoutErrorCode(StrEnum):
     CONFIRM_TOKEN_INVALID = "confirm_token_invalid"  # noqa: S105 - an error code
     REMEMBERED_VOUCHER_MISSING = "remembered_voucher_missing"
     REQUEST_INVALID = "request_invalid"
+    PARAMETER_INVALID = "parameter_invalid"
+    BODY_TOO_LARGE = "body_too_large"
 
 
 class CheckoutError(DomainError):

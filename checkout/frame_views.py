@@ -28,7 +28,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from checkout.errors import CheckoutError, CheckoutErrorCode
-from checkout.http import client_ip, domain_error_response, json_body, own_origin
+from checkout.http import client_ip, domain_error_response, json_body, own_origin, text_field
 from checkout.models import CheckoutSession, Payment
 from checkout.objects import payment_object
 from checkout.payments import (
@@ -48,6 +48,7 @@ from checkout.remember import (
 )
 from superpayment.errors import DomainError
 from superpayment.money import currency_exponent
+from superpayment.text import has_control_characters
 from tenants.models import ApiKey, Merchant
 from tenants.selectors import merchant_by_slug
 from vouchers.holds import HoldPlan, voucher_held_elsewhere
@@ -60,6 +61,18 @@ def _merchant_activate(slug: str) -> Merchant:
         raise Http404("No such checkout.")
     connection.set_tenant(merchant)
     return merchant
+
+
+def _session_not_found() -> CheckoutError:
+    return CheckoutError(
+        CheckoutErrorCode.SESSION_NOT_FOUND, "No such checkout session.", param="session"
+    )
+
+
+def _session_require(session_id: str) -> None:
+    """404 unless the session is one of the active merchant's."""
+    if not CheckoutSession.objects.filter(public_id=session_id).exists():
+        raise _session_not_found()
 
 
 def _frame_ancestors(session: CheckoutSession) -> str:
@@ -109,6 +122,8 @@ def _remembered_offer(request: HttpRequest, merchant: Merchant, session: Checkou
 @xframe_options_exempt
 @require_GET
 def checkout_frame(request: HttpRequest, slug: str, session_id: str) -> HttpResponse:
+    if has_control_characters(session_id):
+        raise Http404("No such checkout.")
     merchant = _merchant_activate(slug)
     session = CheckoutSession.objects.filter(public_id=session_id).first()
     if session is None:
@@ -163,14 +178,17 @@ def frame_endpoint(view: Callable) -> Callable:
                 },
                 status=403,
             )
-        merchant = _merchant_activate(slug)
-        data = json_body(request)
         try:
+            merchant = merchant_by_slug(slug)
+            if merchant is None or has_control_characters(session_id):
+                raise _session_not_found()
+            connection.set_tenant(merchant)
             if not merchant.is_active:
                 raise CheckoutError(
                     CheckoutErrorCode.SESSION_NOT_FOUND,
                     "This shop cannot take payments at the moment.",
                 )
+            data = json_body(request)
             if data is None:
                 raise CheckoutError(CheckoutErrorCode.REQUEST_INVALID, "Send a JSON object.")
             return view(request, merchant, session_id, data, **kwargs)
@@ -183,19 +201,28 @@ def frame_endpoint(view: Callable) -> Callable:
 @frame_endpoint
 def frame_voucher_add(request, merchant, session_id, data) -> HttpResponse:
     plan = checkout_voucher_add(
-        session_id=session_id, code=str(data.get("code") or "")[:100], client_ip=client_ip(request)
+        session_id=session_id,
+        code=text_field(data, "code", max_length=100),
+        client_ip=client_ip(request),
     )
     return JsonResponse(_plan_data(plan))
 
 
 @frame_endpoint
 def frame_voucher_remove(request, merchant, session_id, data, voucher_id: str) -> HttpResponse:
+    if has_control_characters(voucher_id):
+        raise CheckoutError(
+            CheckoutErrorCode.PARAMETER_INVALID,
+            "voucher_id must not contain control characters.",
+            param="voucher_id",
+        )
     plan = checkout_voucher_remove(session_id=session_id, voucher_id=voucher_id)
     return JsonResponse(_plan_data(plan))
 
 
 @frame_endpoint
 def frame_release(request, merchant, session_id, data) -> HttpResponse:
+    _session_require(session_id)
     checkout_session_release(session_id=session_id)
     return JsonResponse({"released": True})
 
@@ -232,6 +259,7 @@ def frame_confirm(request, merchant, session_id, data) -> HttpResponse:
 
 @frame_endpoint
 def frame_forget(request, merchant, session_id, data) -> HttpResponse:
+    _session_require(session_id)
     token = request.COOKIES.get(cookie_name(merchant.slug), "")
     if token:
         remembered_voucher_forget(token=token)

@@ -8,8 +8,10 @@ from typing import Any
 
 from django.http import HttpRequest, JsonResponse
 
+from checkout.errors import CheckoutError, CheckoutErrorCode
 from superpayment.api.errors import DOMAIN_ERROR_STATUS, error_body
 from superpayment.errors import DomainError
+from superpayment.text import has_control_characters
 from tenants.errors import ApiKeyError, ApiKeyErrorCode
 
 BODY_MAX_BYTES = 16 * 1024
@@ -47,14 +49,35 @@ def bad_request(message: str) -> JsonResponse:
 
 
 def json_body(request: HttpRequest) -> dict[str, Any] | None:
-    """The request's JSON object (sent as application/json or text/plain), or None."""
+    """The request's JSON object (sent as application/json or text/plain), or None.
+    A body over BODY_MAX_BYTES raises `body_too_large` (413)."""
     if len(request.body) > BODY_MAX_BYTES:
-        return None
+        raise CheckoutError(
+            CheckoutErrorCode.BODY_TOO_LARGE,
+            f"The request body is larger than {BODY_MAX_BYTES} bytes.",
+        )
     try:
         data = json.loads(request.body or b"{}")
     except (ValueError, UnicodeDecodeError):
         return None
     return data if isinstance(data, dict) else None
+
+
+def text_field(data: dict[str, Any], name: str, *, max_length: int) -> str:
+    """`data[name]` as text: a string (or absent/null, read as ""), at most `max_length`
+    characters, without control characters; anything else is `parameter_invalid` naming it."""
+    value = data.get(name)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        problem = "must be a string"
+    elif len(value) > max_length:
+        problem = f"is at most {max_length} characters"
+    elif has_control_characters(value):
+        problem = "must not contain control characters"
+    else:
+        return value
+    raise CheckoutError(CheckoutErrorCode.PARAMETER_INVALID, f"{name} {problem}.", param=name)
 
 
 def client_ip(request: HttpRequest) -> str:

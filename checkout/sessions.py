@@ -28,6 +28,7 @@ from checkout.models import CheckoutSession, Payment
 from checkout.objects import session_object
 from checkout.signing import tag_verify
 from superpayment.money import MoneyError, amount_parse, currency_validate
+from superpayment.text import has_control_characters
 from tenants.errors import ApiKeyError
 from tenants.keys import AuthenticatedKey, api_key_authenticate
 from tenants.models import ApiKey
@@ -38,7 +39,9 @@ from webhooks.services import event_record
 log = structlog.get_logger(__name__)
 
 MAX_AMOUNT = 10**13
-ORDER_ID_PATTERN = re.compile(r"^[\x21-\x7e]{1,64}$")  # printable ASCII, no spaces
+# Printable ASCII without spaces, matched whole: `$` would also match before a trailing newline.
+ORDER_ID_PATTERN = re.compile(r"[\x21-\x7e]{1,64}")
+UNIX_TIME_PATTERN = re.compile(r"[0-9]{1,10}")  # whole seconds up to the year 2286
 MIN_TTL = datetime.timedelta(minutes=5)
 MAX_TTL = datetime.timedelta(hours=24)
 EXPIRY_BATCH_SIZE = 200
@@ -66,7 +69,7 @@ def _currency_validate(currency: str) -> str:
 
 
 def _order_id_validate(order_id: object) -> str:
-    if not isinstance(order_id, str) or not ORDER_ID_PATTERN.match(order_id):
+    if not isinstance(order_id, str) or not ORDER_ID_PATTERN.fullmatch(order_id):
         raise CheckoutError(
             CheckoutErrorCode.ORDER_ID_INVALID,
             "The order id is 1 to 64 printable characters without spaces.",
@@ -84,6 +87,8 @@ def _url_validate(url: object, *, param: str) -> str:
         or parts.scheme not in ("http", "https")
         or not parts.netloc
         or len(url) > 2000
+        or any(char.isspace() for char in url)
+        or has_control_characters(url)
     ):
         raise CheckoutError(
             CheckoutErrorCode.URL_INVALID, f"{param} must be an http(s) URL.", param=param
@@ -263,14 +268,13 @@ def checkout_session_open_from_widget(
     order_id = _order_id_validate(request.order_id)
     source, tag_expiry = CheckoutSession.Source.PAGE, None
     if request.signature:
-        try:
-            expires_at = int(request.expires_at)
-        except ValueError:
+        if not UNIX_TIME_PATTERN.fullmatch(request.expires_at):
             raise CheckoutError(
                 CheckoutErrorCode.SIGNATURE_INVALID,
-                "A signed tag needs data-expires-at (Unix seconds).",
+                "A signed tag needs data-expires-at (Unix seconds, digits only).",
                 param="expires_at",
-            ) from None
+            )
+        expires_at = int(request.expires_at)
         tag_verify(
             merchant=authenticated.merchant,
             livemode=livemode,

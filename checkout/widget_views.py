@@ -20,12 +20,23 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from checkout.http import bad_request, domain_error_response, json_body
+from checkout.http import bad_request, domain_error_response, json_body, text_field
 from checkout.sessions import WidgetRequest, checkout_session_open_from_widget
 from superpayment.errors import DomainError
 from widget.assets import ServedBundle, widget_current, widget_version
 
 LOADER_MAX_AGE = 300
+WIDGET_FIELDS = (
+    "api_key",
+    "amount",
+    "currency",
+    "order_id",
+    "session",
+    "signature",
+    "expires_at",
+    "success_url",
+    "cancel_url",
+)
 IMMUTABLE_MAX_AGE = 31_536_000
 
 
@@ -111,29 +122,15 @@ def widget_session_open(request: HttpRequest) -> HttpResponse:
         response["Access-Control-Allow-Headers"] = "Content-Type"
         response["Access-Control-Max-Age"] = "600"
         return _cors(response, request)
-    data = json_body(request)
-    if data is None:
-        return _cors(bad_request("Send a JSON object."), request)
-    fields = {
-        name: str(data.get(name) or "")[:2000]
-        for name in (
-            "amount",
-            "currency",
-            "order_id",
-            "session",
-            "signature",
-            "expires_at",
-            "success_url",
-            "cancel_url",
-        )
-    }
     try:
+        data = json_body(request)
+        if data is None:
+            return _cors(bad_request("Send a JSON object."), request)
+        # Every attribute is a string as widget.js sends it: no other type, no control
+        # characters, no silent truncation.
+        fields = {name: text_field(data, name, max_length=2000) for name in WIDGET_FIELDS}
         session = checkout_session_open_from_widget(
-            request=WidgetRequest(
-                api_key=str(data.get("api_key") or ""),
-                origin=request.headers.get("Origin", ""),
-                **fields,
-            )
+            request=WidgetRequest(origin=request.headers.get("Origin", ""), **fields)
         )
     except DomainError as exc:
         return _cors(domain_error_response(exc), request)

@@ -23,7 +23,8 @@ ISO_4217_EXPONENT_EXCEPTIONS = {
     **dict.fromkeys("BHD IQD JOD KWD LYD OMR TND".split(), 3),
     **dict.fromkeys("CLF UYW".split(), 4),
 }
-AMOUNT_PATTERN = re.compile(r"^\d{1,15}(\.\d{1,4})?$")
+# ASCII digits only (`\d` would take Arabic-Indic or full-width digits), matched whole.
+AMOUNT_PATTERN = re.compile(r"(?P<whole>[0-9]{1,15})(\.(?P<decimals>[0-9]{1,4}))?")
 
 
 class MoneyError(ValueError):
@@ -53,19 +54,20 @@ def currency_exponent(currency: str) -> int:
 
 
 def amount_parse(text: str, currency: str) -> int:
-    """'99.00' EUR -> 9900; '500' JPY -> 500. Refuses more decimals than the currency has."""
+    """'99.00' EUR -> 9900; '500' JPY -> 500. ASCII digits with an optional point and at most
+    as many decimals as the currency has ('99.000' EUR and '500.0' JPY are refused)."""
     exponent = currency_exponent(currency)
     cleaned = (text or "").strip()
-    if not AMOUNT_PATTERN.match(cleaned):
+    written = AMOUNT_PATTERN.fullmatch(cleaned)
+    if written is None:
         raise MoneyError(f"{text!r} is not an amount: write digits with an optional decimal point.")
+    if len(written["decimals"] or "") > exponent:
+        raise MoneyError(f"{currency} amounts have at most {exponent} decimal places.")
     try:
         value = Decimal(cleaned)
     except InvalidOperation as exc:  # pragma: no cover - the pattern already rules this out
         raise MoneyError(f"{text!r} is not an amount.") from exc
-    minor = value.scaleb(exponent)
-    if minor != minor.to_integral_value():
-        raise MoneyError(f"{currency} amounts have at most {exponent} decimal places.")
-    return int(minor)
+    return int(value.scaleb(exponent))
 
 
 def amount_format(minor: int, currency: str, locale: str = "en") -> str:

@@ -132,6 +132,7 @@ TENANT_DOMAIN_SUFFIX = env_str("TENANT_DOMAIN_SUFFIX", "merchants.superpayment.l
 MIDDLEWARE = [
     "superpayment.logs.RequestContextMiddleware",
     "tenants.middleware.PublicSchemaMiddleware",
+    "superpayment.api.middleware.JsonErrorMiddleware",  # /v1, widget, frame: never HTML
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

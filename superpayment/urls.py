@@ -1,8 +1,9 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views.generic import TemplateView
 
 from superpayment import health
+from superpayment.api.views import NotFoundView
 from tenants import views as tenant_views
 
 urlpatterns = [
@@ -13,6 +14,7 @@ urlpatterns = [
     path("dashboard/", include("tenants.urls")),
     path("invitations/<str:token>/", tenant_views.invitation_accept, name="invitation_accept"),
     path("admin/", admin.site.urls),
+    re_path(r"^v1$", NotFoundView.as_view()),  # the envelope, not APPEND_SLASH's HTML 301
     path("v1/", include("superpayment.api_urls")),
     path("", include("checkout.urls")),
     path("", include("billing.urls")),

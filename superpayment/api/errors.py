@@ -68,6 +68,7 @@ DOMAIN_ERROR_STATUS: dict[str, int] = {
     "refund_not_found": status.HTTP_404_NOT_FOUND,
     "payment_already_refunded": status.HTTP_409_CONFLICT,
     "refund_vouchers_closed": status.HTTP_409_CONFLICT,
+    "body_too_large": status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
 }
 
 # DRF exceptions: (envelope type, code, message); None keeps the exception's own.
@@ -196,6 +197,15 @@ def _domain_error_response(exc: DomainError) -> Response:
     )
 
 
+def internal_error_message(request: Any) -> str:
+    """A 500's message: no internals, the request id to quote."""
+    message = "An unexpected error occurred on our side; it has been logged."
+    request_id = getattr(request, "request_id", None)
+    if request_id:
+        message += f" Quote request id {request_id} if you contact support."
+    return message
+
+
 def exception_handler(exc: Exception, context: dict) -> Response:
     """REST_FRAMEWORK["EXCEPTION_HANDLER"]: every error becomes the envelope, a 500 included
     (logged with its traceback, answered without internals)."""
@@ -215,7 +225,6 @@ def exception_handler(exc: Exception, context: dict) -> Response:
         return Response(_api_exception_body(exc), status=exc.status_code, headers=headers)
 
     request = context.get("request")
-    request_id = getattr(request, "request_id", None)
     log.error(
         "api_unhandled_exception",
         view=type(context.get("view")).__name__,
@@ -223,10 +232,7 @@ def exception_handler(exc: Exception, context: dict) -> Response:
         exc_info=exc,
     )
     set_rollback()
-    message = "An unexpected error occurred on our side; it has been logged."
-    if request_id:
-        message += f" Quote request id {request_id} if you contact support."
     return Response(
-        error_body(type=API_ERROR, code="internal_error", message=message),
+        error_body(type=API_ERROR, code="internal_error", message=internal_error_message(request)),
         status=status.HTTP_500_INTERNAL_SERVER_ERROR,
     )

@@ -6,7 +6,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
-from rest_framework import pagination
+from rest_framework import exceptions, pagination
 from rest_framework.response import Response
 
 PAGE_PARAMETERS = [
@@ -22,6 +22,15 @@ class CursorPagination(pagination.CursorPagination):
     page_size = 25
     page_size_query_param = "limit"
     max_page_size = 100
+
+    def decode_cursor(self, request):
+        """A cursor that is not one of ours is a bad parameter (400), not a missing page."""
+        try:
+            return super().decode_cursor(request)
+        except exceptions.NotFound:
+            raise exceptions.ValidationError(
+                {self.cursor_query_param: ["Invalid cursor: pass `next_cursor` of a page."]}
+            ) from None
 
 
 class ListPagination(CursorPagination):

@@ -35,6 +35,12 @@ def test_amounts_parse_by_the_currency_exponent(text, currency, minor):
         ("", "EUR"),
         ("NaN", "EUR"),
         ("1.00", "EURO"),
+        ("\u0661\u0660\u0660", "EUR"),  # Arabic-Indic digits
+        ("\uff11\uff10\uff10", "EUR"),  # full-width digits
+        ("1\u0660.00", "EUR"),
+        ("99.000", "EUR"),  # more decimals than EUR has, even zeros
+        ("500.0", "JPY"),
+        ("1.2345", "KWD"),
     ],
 )
 def test_unusable_amounts_are_refused(text, currency):
