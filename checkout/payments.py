@@ -6,6 +6,11 @@ debits every held voucher (vouchers.holds -> vouchers.services), writes the comm
 entry (billing, public schema), creates the Payment with its commission snapshot, completes the
 session and writes the `payment.succeeded` event (webhooks outbox). All of it or none of it.
 
+Holds are guarantees (vouchers.holds): a session whose holds cover its amount pays whatever other
+sessions confirm meanwhile; paying an order releases the holds of its other sessions, in the same
+transaction. Adding a voucher locks the session row, so concurrent adds respect the split-tender
+limit (vouchers.services.MAX_TENDERS).
+
 A confirm carries the session's confirm token; a second confirm of a completed session with the
 same token (a double click, a retried request) returns the payment the first one made.
 """
@@ -23,7 +28,7 @@ from billing.services import commission_record_payment
 from checkout.errors import CheckoutError, CheckoutErrorCode
 from checkout.models import CheckoutSession, Payment, RememberedVoucher, payment_public_id_new
 from checkout.objects import payment_object
-from checkout.sessions import session_assert_open
+from checkout.sessions import order_assert_unpaid, session_assert_open
 from superpayment.errors import violated_constraint
 from superpayment.prepared import (
     model_columns,
@@ -34,6 +39,7 @@ from superpayment.prepared import (
     prepared_fetch_one,
 )
 from tenants.models import Merchant
+from vouchers.errors import VoucherError
 from vouchers.holds import (
     HoldPlan,
     voucher_hold_add,
@@ -41,6 +47,7 @@ from vouchers.holds import (
     voucher_holds_plan,
     voucher_holds_redeem,
     voucher_holds_release,
+    voucher_holds_settle,
 )
 from vouchers.throttle import code_attempt_failed, code_attempts_check
 from webhooks.services import event_record
@@ -81,7 +88,9 @@ def checkout_voucher_add(
     *, session_id: str, code: str, client_ip: str, now: datetime.datetime | None = None
 ) -> HoldPlan:
     """The shopper typed a code: list it on the session (its share held). Wrong codes answer the
-    uniform not-redeemable error and count against the guessing throttles."""
+    uniform not-redeemable error and count against the guessing throttles. Under the session's
+    row lock: concurrent adds to one session run one after the other, so each sees the vouchers
+    the previous ones listed (the split-tender limit holds)."""
     now = now or timezone.now()
     session = CheckoutSession.objects.filter(public_id=session_id).first()
     if session is None:
@@ -92,16 +101,20 @@ def checkout_voucher_add(
     scopes = _throttle_scopes(session, client_ip)
     code_attempts_check(scopes=scopes)
     try:
-        return voucher_hold_add(
-            holder=session.public_id,
-            code=code,
-            amount=session.amount,
-            currency=session.currency,
-            livemode=session.livemode,
-            order_id=session.order_id,
-            hold_until=session.expires_at,
-            now=now,
-        )
+        with transaction.atomic():
+            session = session_locked(public_id=session_id)
+            session_assert_open(session, now=now)
+            order_assert_unpaid(livemode=session.livemode, order_id=session.order_id)
+            return voucher_hold_add(
+                holder=session.public_id,
+                code=code,
+                amount=session.amount,
+                currency=session.currency,
+                livemode=session.livemode,
+                order_id=session.order_id,
+                hold_until=session.expires_at,
+                now=now,
+            )
     except Exception as exc:
         if str(getattr(exc, "code", "")) in WRONG_CODE_ERRORS:
             code_attempt_failed(scopes=scopes)
@@ -130,8 +143,11 @@ def checkout_session_plan(*, session: CheckoutSession) -> HoldPlan:
 
 def checkout_session_release(*, session_id: str) -> int:
     """The shopper closed the frame without paying: release the session's holds (the session
-    stays open until it expires, so the shopper may come back)."""
-    return voucher_holds_release(holders=[session_id])
+    stays open until it expires, so the shopper may come back). Under the session's row lock,
+    so it never runs in the middle of the session's own confirm."""
+    with transaction.atomic():
+        session = session_locked(public_id=session_id)
+        return voucher_holds_release(holders=[session.public_id])
 
 
 def _commission_plan(entry) -> dict:
@@ -198,15 +214,20 @@ def _confirm_locked(
         remembered.last_used_at = now
         remembered.save(update_fields=["last_used_at"])
     payment_id = payment_public_id_new()
-    debits = voucher_holds_redeem(
-        holder=session.public_id,
-        amount=session.amount,
-        currency=session.currency,
-        livemode=session.livemode,
-        reference=payment_id,
-        order_id=session.order_id,
-        now=now,
-    )
+    try:
+        debits = voucher_holds_redeem(
+            holder=session.public_id,
+            amount=session.amount,
+            currency=session.currency,
+            livemode=session.livemode,
+            reference=payment_id,
+            order_id=session.order_id,
+            now=now,
+        )
+    except VoucherError:
+        # Another session of this order was paid and released this one's holds: say so.
+        order_assert_unpaid(livemode=session.livemode, order_id=session.order_id)
+        raise
     commission = commission_record_payment(
         merchant=merchant,
         payment_id=payment_id,
@@ -233,12 +254,24 @@ def _confirm_locked(
     session.completed_at = now
     session.version += 1
     _payment_record(payment, session)
+    # After the payment's insert: a concurrent confirm of the same order waits on the order's
+    # unique index before either touches the other's holds.
+    voucher_holds_settle(
+        holder=session.public_id, order_id=session.order_id, livemode=session.livemode, now=now
+    )
     event_record(
         event_type="payment.succeeded",
         data_object=payment_object(payment, session_id=session.public_id),
         livemode=payment.livemode,
     )
     return payment
+
+
+def _holds_release_unpayable(session_id: str) -> None:
+    """The session's order was paid by another session: whatever it still holds (holds taken
+    while that payment committed) is released now rather than when the session expires."""
+    with transaction.atomic():
+        voucher_holds_release(holders=[session_id])
 
 
 def checkout_session_confirm(
@@ -270,11 +303,16 @@ def checkout_session_confirm(
     except IntegrityError as exc:
         # Two sessions of one order confirmed at once: the unique index let one through.
         if violated_constraint(exc) == "payment_order_once":
+            _holds_release_unpayable(session_id)
             raise CheckoutError(
                 CheckoutErrorCode.ORDER_ALREADY_PAID,
                 "This order is already paid.",
                 param="order_id",
             ) from exc
+        raise
+    except CheckoutError as exc:
+        if exc.code == CheckoutErrorCode.ORDER_ALREADY_PAID:
+            _holds_release_unpayable(session_id)
         raise
     log.info(
         "payment_succeeded",

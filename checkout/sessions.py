@@ -113,7 +113,7 @@ def _ttl_validate(expires_in: object) -> datetime.timedelta:
     return datetime.timedelta(seconds=expires_in)
 
 
-def _order_assert_unpaid(*, livemode: bool, order_id: str) -> None:
+def order_assert_unpaid(*, livemode: bool, order_id: str) -> None:
     if Payment.objects.filter(livemode=livemode, order_id=order_id).exists():
         raise CheckoutError(
             CheckoutErrorCode.ORDER_ALREADY_PAID,
@@ -145,7 +145,7 @@ def checkout_session_create(
     session_expiry = now + _ttl_validate(expires_in)
     if expires_at is not None:
         session_expiry = min(session_expiry, expires_at)
-    _order_assert_unpaid(livemode=livemode, order_id=order_id)
+    order_assert_unpaid(livemode=livemode, order_id=order_id)
     session = CheckoutSession.objects.create(
         livemode=livemode,
         source=source,

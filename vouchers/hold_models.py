@@ -13,6 +13,8 @@ class VoucherHold(models.Model):
     holder = models.CharField(max_length=64)
     # The share of the balance reserved; 0 when the voucher is listed but not needed.
     amount = models.BigIntegerField()
+    # The order the holder pays: once it is paid, every other holder of it is released.
+    order_id = models.CharField(max_length=64, blank=True, db_default="")
     expires_at = models.DateTimeField()
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -25,6 +27,7 @@ class VoucherHold(models.Model):
         indexes = [
             models.Index(fields=["holder"], name="voucher_hold_holder_idx"),
             models.Index(fields=["voucher", "expires_at"], name="voucher_hold_active_idx"),
+            models.Index(fields=["order_id"], name="voucher_hold_order_idx"),
         ]
 
     def __str__(self) -> str:

@@ -3,10 +3,17 @@
 A holder (a checkout session) lists one or more vouchers. Their shares are allocated soonest-
 expiring first (a voucher without expiry last), each up to what is *available*: its balance
 minus what other holders' unexpired holds reserve. Every change re-allocates under row locks
-taken in primary-key order (`SELECT … FOR UPDATE`), so two checkouts adding the same voucher at
-once see each other's holds. Redeeming the held vouchers (`voucher_holds_redeem`) debits them
-through `vouchers.services.voucher_redeem` with those exact shares and drops the holds, in the
-caller's transaction.
+taken in primary-key order (`SELECT … FOR UPDATE`), and reads the other holds only once the
+locks are held (a statement of its own, so with a snapshot taken after the wait): two checkouts
+adding the same voucher at once see each other's holds.
+
+So the unexpired holds on a voucher never add up to more than its balance, and a hold is a
+guarantee: redeeming (`voucher_holds_redeem`) debits exactly the held shares when they cover the
+amount, whatever other holders pay meanwhile, and fails only if the merchant disabled, adjusted or
+voided a voucher, or it expired, in between (the error names the voucher). Only holds that do not
+cover the amount are re-allocated at payment time, under locks, from what is available then.
+`voucher_holds_settle` then drops the payer's holds and those of every other holder of the same
+order, which can no longer pay.
 """
 
 from __future__ import annotations
@@ -106,47 +113,64 @@ def _allocate(
     amount: int,
     hold_until: datetime.datetime,
     now: datetime.datetime,
+    order_id: str | None = None,
 ) -> HoldPlan:
-    """Share `amount` over `vouchers` (locked by the caller) and store the holds."""
+    """Share `amount` over `vouchers` (locked by the caller) and store the holds. The other holds
+    are read after the locks were taken, by a statement of its own: it sees them all."""
     others = voucher_held_elsewhere(voucher_pks=[v.pk for v in vouchers], holder=holder, now=now)
     shares = _shares(vouchers=vouchers, others=others, amount=amount)
     for voucher, share, _available in shares:
-        VoucherHold.objects.update_or_create(
-            voucher=voucher, holder=holder, defaults={"amount": share, "expires_at": hold_until}
-        )
+        defaults = {"amount": share, "expires_at": hold_until}
+        if order_id is not None:
+            defaults["order_id"] = order_id
+        VoucherHold.objects.update_or_create(voucher=voucher, holder=holder, defaults=defaults)
     return _plan(shares, amount)
 
 
-# The holder's vouchers, locked in pk order, each with what other holders' unexpired holds
-# reserve on it (the `_others_holds` rule, here in SQL): the confirm's first statement on
-# vouchers, so it runs prepared (superpayment.prepared).
-_HOLDER_VOUCHERS_LOCKED_SQL = f"""
-SELECT {model_columns(Voucher, "v")},
-       COALESCE((SELECT sum(h.amount)::bigint FROM {VoucherHold._meta.db_table} h
-                  WHERE h.voucher_id = v.id AND h.expires_at > %(now)s
-                    AND h.holder <> %(holder)s), 0)
-  FROM {Voucher._meta.db_table} v
- WHERE v.id IN (SELECT voucher_id FROM {VoucherHold._meta.db_table}
-                 WHERE holder = %(holder)s)
+# The holder's holds with their vouchers, pk order, not locked: the confirm's first statement on
+# vouchers, so it runs prepared (superpayment.prepared). Held shares that cover the amount need no
+# lock before their debits (whose conditional UPDATEs lock and re-check each row); only a
+# re-allocation locks first and then reads the other holds (`_replanned`).
+_HOLDER_HOLDS_SQL = f"""
+SELECT {model_columns(Voucher, "v")}, h.amount, h.expires_at
+  FROM {VoucherHold._meta.db_table} h
+  JOIN {Voucher._meta.db_table} v ON v.id = h.voucher_id
+ WHERE h.holder = %(holder)s
  ORDER BY v.id
-   FOR UPDATE OF v
 """  # noqa: S608 - table and column names from model meta; values are bound
 
 
-_HOLDS_DROP_SQL = f"""
-DELETE FROM {VoucherHold._meta.db_table} WHERE holder = %(holder)s
-"""  # noqa: S608 - table name from model meta; values are bound
+# After a payment: the payer's holds, and the unexpired holds of every other holder of the same
+# order in the same mode (that order can no longer be paid). Rows another transaction is changing
+# right now (a holder adding or removing a voucher) are skipped rather than waited for, which could
+# deadlock with a holder that waits on a voucher this payment debited; such a holder meets the
+# paid order when it confirms, and its holds are released then (or when its session expires).
+_HOLDS_SETTLE_SQL = f"""
+DELETE FROM {VoucherHold._meta.db_table}
+ WHERE id IN (
+       SELECT h.id
+         FROM {VoucherHold._meta.db_table} h
+         JOIN {Voucher._meta.db_table} v ON v.id = h.voucher_id
+        WHERE h.holder = %(holder)s
+           OR (h.order_id = %(order_id)s AND v.livemode = %(livemode)s
+               AND h.expires_at > %(now)s)
+          FOR UPDATE OF h SKIP LOCKED)
+"""  # noqa: S608 - table names from model meta; values are bound
 
 
-def _holder_vouchers_locked(*, holder: str, now: datetime.datetime) -> list[Voucher]:
-    """The holder's vouchers locked in pk order, each annotated with `held_elsewhere` (what other
-    holders' unexpired holds reserve on it): one prepared statement."""
-    vouchers = []
-    for row in prepared_fetch(_HOLDER_VOUCHERS_LOCKED_SQL, {"holder": holder, "now": now}):
-        voucher = model_from_row(Voucher, row)
-        voucher.held_elsewhere = row[-1]
-        vouchers.append(voucher)
-    return vouchers
+@dataclass(frozen=True)
+class _Held:
+    voucher: Voucher
+    amount: int
+    expires_at: datetime.datetime
+
+
+def _holder_holds(*, holder: str) -> list[_Held]:
+    """The holder's holds with their vouchers, in pk order: one prepared statement."""
+    return [
+        _Held(voucher=model_from_row(Voucher, row), amount=row[-2], expires_at=row[-1])
+        for row in prepared_fetch(_HOLDER_HOLDS_SQL, {"holder": holder})
+    ]
 
 
 def _holder_voucher_pks(holder: str) -> list[int]:
@@ -194,7 +218,12 @@ def voucher_hold_add(
         )
     vouchers = _locked([*pks, voucher.pk])
     plan = _allocate(
-        holder=holder, vouchers=vouchers, amount=amount, hold_until=hold_until, now=now
+        holder=holder,
+        vouchers=vouchers,
+        amount=amount,
+        hold_until=hold_until,
+        now=now,
+        order_id=order_id,
     )
     added = next(held for held in plan.vouchers if held.voucher_id == voucher.public_id)
     if added.available == 0:
@@ -215,10 +244,13 @@ def voucher_hold_remove(
     hold_until: datetime.datetime,
     now: datetime.datetime | None = None,
 ) -> HoldPlan:
-    """Drop one voucher from `holder`'s list (releasing its hold) and re-allocate the rest."""
+    """Drop one voucher from `holder`'s list (releasing its hold) and re-allocate the rest.
+    The vouchers are locked before any hold row is touched, so this never holds a hold row while
+    waiting for a voucher a payment has debited (`voucher_holds_settle` skips such rows)."""
     now = now or timezone.now()
+    locked = _locked(_holder_voucher_pks(holder))
     VoucherHold.objects.filter(holder=holder, voucher__public_id=voucher_id).delete()
-    vouchers = _locked(_holder_voucher_pks(holder))
+    vouchers = [voucher for voucher in locked if voucher.public_id != voucher_id]
     return _allocate(
         holder=holder, vouchers=vouchers, amount=amount, hold_until=hold_until, now=now
     )
@@ -271,43 +303,101 @@ def voucher_holds_redeem(
     order_id: str,
     now: datetime.datetime | None = None,
 ) -> list[VoucherDebit]:
-    """Pay `amount` with the holder's vouchers: shares re-allocated under row locks (balances
-    may have moved since they were listed), every voucher debited or none, holds dropped.
+    """Pay `amount` with the holder's vouchers, every voucher debited or none: exactly the held
+    shares when they cover the amount (a hold is a guarantee), otherwise shares re-allocated under
+    row locks from what is available now. The holds stay until `voucher_holds_settle`.
     Runs in the caller's transaction (it must be inside one)."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("voucher_holds_redeem runs inside the caller's transaction")
     now = now or timezone.now()
-    vouchers = _holder_vouchers_locked(holder=holder, now=now)
-    if not vouchers:
+    holds = _holder_holds(holder=holder)
+    if not holds:
         raise VoucherError(
             VoucherErrorCode.CODE_INVALID, "Add a voucher code to pay.", param="code"
         )
-    # The holds are dropped below, so the shares are planned without storing them.
-    others = {voucher.pk: voucher.held_elsewhere for voucher in vouchers}
-    plan = _plan(_shares(vouchers=vouchers, others=others, amount=amount), amount)
+    shares = {held.voucher.pk: held.amount for held in holds if held.expires_at > now}
+    vouchers = [held.voucher for held in holds]
+    if sum(shares.values()) != amount:
+        shares = _replanned(holder=holder, vouchers=vouchers, amount=amount, now=now)
+    ordered = [voucher for voucher in sorted(vouchers, key=_expiry_order) if shares.get(voucher.pk)]
+    tenders = [
+        VoucherTender(code=voucher.code, amount=shares[voucher.pk], param=f"tenders[{index}]")
+        for index, voucher in enumerate(ordered)
+    ]
+    try:
+        return voucher_redeem(
+            tenders=tenders,
+            amount=amount,
+            currency=currency,
+            livemode=livemode,
+            reference=reference,
+            order_id=order_id,
+            now=now,
+        )
+    except VoucherError as exc:
+        raise _refusal_named(exc, ordered) from exc
+
+
+def _replanned(
+    *, holder: str, vouchers: list[Voucher], amount: int, now: datetime.datetime
+) -> dict[int, int]:
+    """Shares of `amount` over the holder's vouchers from what is available now: the vouchers
+    locked first, then the other holds read by a statement of its own, so its snapshot follows
+    the wait and sees every hold committed meanwhile (one statement that both waited for the lock
+    and read the holds would count holds already gone and miss holds just taken)."""
+    locked = _locked(voucher.pk for voucher in vouchers)
+    others = voucher_held_elsewhere(voucher_pks=[v.pk for v in locked], holder=holder, now=now)
+    shares = _shares(vouchers=locked, others=others, amount=amount)
+    plan = _plan(shares, amount)
     if plan.remaining:
         raise VoucherError(
             VoucherErrorCode.INSUFFICIENT_BALANCE,
             f"The vouchers cover {plan.covered} of {amount}; add another voucher.",
             param="code",
         )
-    by_public_id = {voucher.public_id: voucher for voucher in vouchers}
-    tenders = [
-        VoucherTender(code=by_public_id[held.voucher_id].code, amount=held.held)
-        for held in plan.vouchers
-        if held.held
-    ]
-    debits = voucher_redeem(
-        tenders=tenders,
-        amount=amount,
-        currency=currency,
-        livemode=livemode,
-        reference=reference,
-        order_id=order_id,
-        now=now,
+    return {voucher.pk: share for voucher, share, _available in shares}
+
+
+def _refusal_named(exc: VoucherError, ordered: list[Voucher]) -> VoucherError:
+    """A held voucher refused its share: the shopper added it, so the error names it (the uniform
+    not-redeemable answer is for codes typed, not for vouchers already shown)."""
+    index = _tender_index(exc.param)
+    if index is None or index >= len(ordered):
+        return exc
+    last4 = code_last4(ordered[index].code)
+    if exc.code == VoucherErrorCode.VOUCHER_NOT_REDEEMABLE:
+        message = f"Voucher …{last4} can no longer be used (disabled or expired); remove it to pay."
+    elif exc.code == VoucherErrorCode.INSUFFICIENT_BALANCE:
+        message = (
+            f"Voucher …{last4} no longer holds what this payment reserved (its balance was "
+            "changed); remove it or add another voucher."
+        )
+    else:
+        message = f"Voucher …{last4}: {exc.message}"
+    return VoucherError(exc.code, message, param="code")
+
+
+def _tender_index(param: str | None) -> int | None:
+    if param and param.startswith("tenders[") and param.endswith("]"):
+        inner = param[len("tenders[") : -1]
+        return int(inner) if inner.isdigit() else None
+    return None
+
+
+def voucher_holds_settle(
+    *, holder: str, order_id: str, livemode: bool, now: datetime.datetime | None = None
+) -> None:
+    """A holder paid `order_id`: drop its holds and release those of every other holder of that
+    order, in the caller's transaction (one prepared statement)."""
+    prepared_fetch(
+        _HOLDS_SETTLE_SQL,
+        {
+            "holder": holder,
+            "order_id": order_id,
+            "livemode": livemode,
+            "now": now or timezone.now(),
+        },
     )
-    prepared_fetch(_HOLDS_DROP_SQL, {"holder": holder})
-    return debits
 
 
 def voucher_held_elsewhere(
