@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check -q
 LAUNCH := $(PY) -m superpayment.launcher
 
-.PHONY: run test bench manage lint format lock clean help widget
+.PHONY: run test bench torture manage lint format lock clean help widget
 
 help:
 	@echo "make run    start the product (embedded PostgreSQL + Redis unless DATABASE_URL/REDIS_URL)"
@@ -39,6 +39,10 @@ test: $(VENV)/.dev widget
 
 bench: $(VENV)/.dev widget
 	$(LAUNCH) with-services bench -- $(PY) -m bench $(BENCH_ARGS)
+
+# Checkout torture: concurrent shoppers for TORTURE_SECONDS (default 120), then the invariants.
+torture: $(VENV)/.dev widget
+	$(LAUNCH) with-services bench -- $(PY) -m bench.torture
 
 # Django management commands against the servers of a running `make run`: make manage ARGS=...
 manage: $(VENV)/.runtime
