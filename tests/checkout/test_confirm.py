@@ -376,9 +376,10 @@ def test_the_confirm_path_query_count(client, merchant_a, pk_a):
         checkout_session_confirm(merchant=merchant_a, session_id=session["id"], confirm_token=token)
     after = executions()
     statements = [q["sql"] for q in queries.captured_queries if not q["sql"].startswith("SET ")]
-    # 11, the savepoint pair of this test's transaction included: session lock, vouchers locked
-    # with what other holds reserve, the debit, holds dropped, commission plan + insert, the
-    # payment with its session completed, endpoints, event.
+    # 11, the savepoint pair of this test's transaction included: session lock, the session's
+    # holds with their vouchers (covering the amount: no lock, no other holds read), the debit,
+    # commission plan + insert, the payment with its session completed, holds dropped (this
+    # session's and the order's other sessions'), endpoints, event.
     assert len(statements) == 11, "\n".join(statements)
     # The 9 of the payment all ran as server-side prepared statements (superpayment.prepared).
     ran_prepared = [sql for sql, count in after.items() if count > before.get(sql, 0)]
