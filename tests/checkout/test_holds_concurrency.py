@@ -280,3 +280,31 @@ def test_a_held_voucher_disabled_meanwhile_is_named(client, merchant_a, pk_a):
         f"Voucher …{voucher.code[-4:]} can no longer be used (disabled or expired); "
         "remove it to pay."
     )
+
+
+def test_holds_shared_again_at_payment_see_the_payment_that_went_first(merchant_a, schema):
+    """X's hold did not cover its 400 when taken (another session reserved the rest, then let it
+    go), so X's confirm shares V again: it waits behind P's payment, and then counts neither P's
+    hold (gone) nor more than V's balance left. X pays 400, exactly what is left."""
+
+    def setup():
+        voucher = voucher_issue(currency="EUR", amount=1_000)
+        p, x = _session(amount=600, order_id="RACE-P"), _session(amount=400, order_id="RACE-X")
+        _hold(p, voucher)
+        other = _session(amount=300, order_id="RACE-O")
+        _hold(other, voucher)
+        assert [held.held for held in _hold(x, voucher).vouchers] == [100]
+        voucher_holds_release(holders=[other.public_id])
+        return voucher, p, x
+
+    voucher, p, x = committed(setup, schema)
+    lock = RowLock(schema, voucher.pk)
+    paying_p = Background(schema, _confirm(merchant_a, p))
+    waiting_for_locks(1)
+    paying_x = Background(schema, _confirm(merchant_a, x))
+    waiting_for_locks(2)
+    lock.release()
+
+    assert paying_p.result().amount == 600
+    assert paying_x.result().amount == 400
+    assert committed(lambda: Voucher.objects.get(pk=voucher.pk).balance, schema) == 0
