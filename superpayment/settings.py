@@ -36,7 +36,8 @@ if DJANGO_ENV == "development" and (VAR_DIR / "run.env").exists():
         os.environ.setdefault(_name, _value)
 
 # --- security ---------------------------------------------------------------------------------
-DEBUG = env_bool("DEBUG", default=DJANGO_ENV == "development")
+# Off unless asked for: `make run` shows the product's own error pages, as production does.
+DEBUG = env_bool("DEBUG", default=False)
 INSECURE_SECRET_PREFIX = "django-insecure-"  # noqa: S105 - a marker, not a secret
 
 
@@ -353,6 +354,7 @@ AUTHENTICATION_BACKENDS = [
 ]
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "portal:home"
+ACCOUNT_ADAPTER = "tenants.adapter.AccountAdapter"
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.generic import TemplateView
 
-from superpayment import health
+from superpayment import health, mfa_views
 from superpayment.api.views import NotFoundView
 from tenants import views as tenant_views
 
@@ -10,6 +10,13 @@ urlpatterns = [
     path("", TemplateView.as_view(template_name="home.html"), name="home"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    # Before allauth's own: the same address, keeping `?next=` through two-factor setup.
+    path(
+        "accounts/2fa/totp/activate/",
+        mfa_views.ActivateTOTPThenContinue.as_view(),
+        name="mfa_activate_totp",
+    ),
+    path("accounts/2fa/continue/", mfa_views.mfa_continue, name="mfa_continue"),
     path("accounts/", include("allauth.urls")),
     path("dashboard/", include("tenants.urls")),
     path("invitations/<str:token>/", tenant_views.invitation_accept, name="invitation_accept"),

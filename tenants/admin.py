@@ -9,6 +9,7 @@ from tenants.forms import ReasonForm
 from tenants.keys import api_key_revoke
 from tenants.models import ApiKey, AuditLog, Domain, Membership, Merchant
 from tenants.services import merchant_reactivate, merchant_suspend
+from tenants.staff_admin import StaffUserAdmin  # noqa: F401 - registers the Staff users page
 
 
 class DomainInline(admin.TabularInline):

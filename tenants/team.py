@@ -20,6 +20,8 @@ from tenants.services import provision_merchant
 
 INVITATION_SALT = "superpayment.invitation"
 INVITATION_LIFETIME = datetime.timedelta(days=7)
+# The invitation a signed-out visitor opened, joined once they sign up or in.
+INVITATION_SESSION_KEY = "invitation_token"
 
 
 @dataclass(frozen=True)
@@ -178,6 +180,40 @@ def invitation_accept(*, token: str, user: User, request=None) -> Membership:
         details={"role": membership.role},
     )
     return membership
+
+
+def invitation_join_after_login(
+    *, token: str | None, user: User, request=None
+) -> Membership | None:
+    """The invitation the user followed before signing up or in, accepted if its address is
+    one of theirs and verified; None when there was none or it no longer applies (the user
+    then lands where they would anyway, and can open the link again for the reason)."""
+    if not token:
+        return None
+    try:
+        return invitation_accept(token=token, user=user, request=request)
+    except TenantError:
+        return None
+
+
+def invitations_accept_for_address(*, user: User, email: str, request=None) -> list[Membership]:
+    """Every pending invitation to an address the user just verified: verifying proves the
+    invitee reads that mailbox, which is all the invitation link itself proves."""
+    pending = Invitation.objects.filter(
+        email__iexact=email,
+        accepted_at__isnull=True,
+        revoked_at__isnull=True,
+        expires_at__gt=timezone.now(),
+    ).order_by("pk")
+    joined = []
+    for invitation in pending:
+        try:
+            joined.append(
+                invitation_accept(token=invitation_token(invitation), user=user, request=request)
+            )
+        except TenantError:  # accepted or withdrawn meanwhile
+            continue
+    return joined
 
 
 def _lock_owners(merchant: Merchant) -> list[Membership]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from allauth.account.adapter import get_adapter
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -28,11 +29,21 @@ def portal_home(request: HttpRequest) -> HttpResponse:
         .filter(user=request.user, merchant__is_template=False)
         .order_by("merchant__name")
     )
-    if not memberships:
+    staff = request.user.is_staff
+    if not memberships and not staff:
         return redirect("portal:business_create")
-    if len(memberships) == 1:
+    if len(memberships) == 1 and not staff:
         return redirect("portal:overview", slug=memberships[0].merchant.slug)
-    return render(request, "portal/home.html", {"memberships": memberships})
+    # Platform staff land on their consoles, not on "Create your business".
+    return render(
+        request,
+        "portal/home.html",
+        {
+            "memberships": memberships,
+            "staff": staff,
+            "finance": staff and request.user.groups.filter(name="finance").exists(),
+        },
+    )
 
 
 @login_required
@@ -159,4 +170,9 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
         else:
             messages.success(request, f"Welcome to {membership.merchant.name}.")
             return redirect("portal:overview", slug=membership.merchant.slug)
+    if not request.user.is_authenticated:
+        # Signing up or in from here joins the business: the address this link was mailed to
+        # counts as verified when the invitee signs up with it in this browser.
+        request.session[team.INVITATION_SESSION_KEY] = token
+        get_adapter(request).stash_verified_email(request, invitation.email)
     return render(request, "portal/invitation.html", {"invitation": invitation, "token": token})

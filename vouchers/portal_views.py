@@ -68,7 +68,7 @@ def _filters(request: HttpRequest) -> dict:
         "livemode": _livemode(request),
         "status": status if status in Voucher.Status.values else None,
         "currency": (query.get("currency") or "").strip()[:3] or None,
-        "last4": (query.get("q") or "").strip()[:8] or None,
+        "query": (query.get("q") or "").strip()[:80] or None,
         "job_id": (query.get("job") or "").strip()[:32] or None,
     }
 

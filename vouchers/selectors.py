@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import Right
 
-from vouchers.codes import code_normalise
+from vouchers.codes import MIN_RANDOM_LENGTH, code_normalise
 from vouchers.errors import VoucherError, VoucherErrorCode
 from vouchers.models import Voucher, VoucherLedgerEntry
 
@@ -113,10 +113,13 @@ def voucher_search(
     created_gte: datetime | None = None,
     created_lte: datetime | None = None,
     last4: str | None = None,
+    query: str | None = None,
     job_id: str | None = None,
 ) -> QuerySet[Voucher]:
     """Vouchers of one mode matching every filter given; `last4` matches the code's end
-    (normalised, so `ab-cd` finds `…ABCD`)."""
+    (normalised, so `ab-cd` finds `…ABCD`); `query` is what a person pastes into one search
+    box: a voucher id (`vch_…`), a whole code (found through its unique index) or the code's
+    last characters."""
     vouchers = Voucher.objects.filter(livemode=livemode)
     if status:
         vouchers = vouchers.filter(status=status)
@@ -128,9 +131,20 @@ def voucher_search(
         vouchers = vouchers.filter(created_at__lte=created_lte)
     if last4:
         vouchers = vouchers.filter(code__endswith=code_normalise(last4))
+    if query:
+        vouchers = vouchers.filter(_query_condition(query))
     if job_id:
         vouchers = vouchers.filter(job_id=job_id)
     return vouchers
+
+
+def _query_condition(query: str) -> Q:
+    if query.startswith("vch_"):
+        return Q(public_id=query)
+    normal = code_normalise(query)
+    if len(normal) >= MIN_RANDOM_LENGTH:
+        return Q(code=normal)
+    return Q(code__endswith=normal)
 
 
 def voucher_status_counts(*, livemode: bool) -> dict[str, int]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from datetime import timedelta
 
 from django import forms
@@ -237,7 +239,8 @@ def webhook_delivery(request: HttpRequest, endpoint_id: str, delivery_id: str) -
         {
             "endpoint": endpoint,
             "delivery": delivery,
-            "payload": delivery.event.payload(),
+            # As sent (JSON), indented for reading; the request carried it compact.
+            "body": json.dumps(delivery.event.payload(), indent=2, ensure_ascii=False),
             "attempts": delivery.attempts.all()[:50],
         },
     )

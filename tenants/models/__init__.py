@@ -3,7 +3,7 @@ from tenants.models.audit import ActorType, AuditAction, AuditLog
 from tenants.models.idempotency import IdempotencyKey
 from tenants.models.members import Invitation, Membership, Role
 from tenants.models.merchants import Domain, Merchant, MerchantQuerySet
-from tenants.models.users import User
+from tenants.models.users import StaffUser, User
 
 __all__ = [
     "ActorType",
@@ -17,5 +17,6 @@ __all__ = [
     "Merchant",
     "MerchantQuerySet",
     "Role",
+    "StaffUser",
     "User",
 ]

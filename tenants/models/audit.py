@@ -41,6 +41,7 @@ class AuditAction(models.TextChoices):
     INVOICE_UNCOLLECTIBLE = "invoice.marked_uncollectible", "Invoice marked uncollectible"
     BILLING_DETAILS_CHANGED = "billing.details_changed", "Billing details changed"
     FINANCE_VIEWED = "finance.viewed", "Finance console viewed"
+    STAFF_ACCESS_CHANGED = "staff.access_changed", "Staff access changed"
     PAYMENT_REFUNDED = "payment.refunded", "Payment refunded"
 
 

@@ -36,3 +36,12 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.email
+
+
+class StaffUser(User):
+    """Users as the admin console's Staff users page shows them (staff flag, console groups)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "staff user"
+        verbose_name_plural = "staff users"

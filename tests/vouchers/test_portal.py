@@ -226,3 +226,19 @@ def test_the_export_streams_every_voucher_with_its_full_code(owner_client, merch
     assert {(row[2], row[3], row[4], row[6]) for row in rows[1:]} == {
         ("EUR", "19.99", "19.99", "false")
     }
+
+
+def test_one_search_box_finds_a_pasted_code_its_last_characters_or_its_id(owner_client, merchant_a):
+    wanted = issue(merchant_a, code="SRCHCODEAAAA2345")
+    issue(merchant_a, code="SRCHCODEBBBB6789")
+
+    def found(q: str) -> bool:
+        page = owner_client.get(url("vouchers", merchant_a), {"q": q}).content.decode()
+        assert "…6789" not in page or "…2345" not in page  # never both: it filtered
+        return "…2345" in page
+
+    assert found("SRCH-CODE-AAAA-2345")  # pasted whole, grouped
+    assert found(" srch code aaaa 2345 ")
+    assert found("2345") and found("a-2345")
+    assert found(wanted.public_id)
+    assert not found("SRCH-CODE-AAAA-2346")
