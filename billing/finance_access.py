@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-
 from urllib.parse import urlencode
 
 from django.contrib import messages
