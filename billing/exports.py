@@ -2,31 +2,13 @@
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterable
 
 from django.http import StreamingHttpResponse
 
 from billing.models import CommissionEntry, Invoice, VoucherLiabilitySnapshot
 from billing.selectors import invoice_entries
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def _csv_response(filename: str, header: list[str], rows: Iterable[list]) -> StreamingHttpResponse:
-    writer = csv.writer(_Echo())
-
-    def stream():
-        yield writer.writerow(header)
-        for row in rows:
-            yield writer.writerow(row)
-
-    response = StreamingHttpResponse(stream(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+from superpayment.csv_stream import csv_response
 
 
 def invoice_payments_csv(*, invoice: Invoice) -> StreamingHttpResponse:
@@ -61,7 +43,7 @@ def invoice_payments_csv(*, invoice: Invoice) -> StreamingHttpResponse:
         "bps",
         "fixed_fee_minor",
     ]
-    return _csv_response(f"{invoice.display_number}-payments.csv", header, rows())
+    return csv_response(f"{invoice.display_number}-payments.csv", header, rows())
 
 
 def invoices_csv(*, invoices: Iterable[Invoice]) -> StreamingHttpResponse:
@@ -102,7 +84,7 @@ def invoices_csv(*, invoices: Iterable[Invoice]) -> StreamingHttpResponse:
         ]
         for i in invoices
     )
-    return _csv_response("invoices.csv", header, rows)
+    return csv_response("invoices.csv", header, rows)
 
 
 def liability_csv(*, snapshots: Iterable[VoucherLiabilitySnapshot]) -> StreamingHttpResponse:
@@ -137,4 +119,4 @@ def liability_csv(*, snapshots: Iterable[VoucherLiabilitySnapshot]) -> Streaming
         ]
         for s in snapshots
     )
-    return _csv_response("voucher-liability.csv", header, rows)
+    return csv_response("voucher-liability.csv", header, rows)

@@ -13,6 +13,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
+from django_tenants.utils import schema_context
 
 from checkout.models import Payment
 from checkout.refund_selectors import (
@@ -24,6 +25,7 @@ from checkout.refund_selectors import (
     refund_status_of,
 )
 from checkout.refunds import REFUND_REASON_MAX_LENGTH, payment_refund
+from superpayment.csv_stream import csv_response
 from superpayment.errors import DomainError
 from superpayment.money import MoneyError, amount_format, amount_parse, currency_exponent
 from tenants.permissions import Perm, role_allows
@@ -59,7 +61,7 @@ def _filters(request: HttpRequest) -> dict:
     refund_status = query.get("status") or None
     return {
         "mode": "live" if query.get("mode") == "live" else "test",
-        "q": (query.get("q") or "").strip()[:64],
+        "q": (query.get("q") or "").strip()[:80],
         "status": refund_status if refund_status in RefundStatus.VALUES else None,
         "currency": (query.get("currency") or "").strip().upper()[:3],
         "from": _date(query.get("from")),
@@ -91,14 +93,11 @@ def _state(payment: Payment) -> tuple[str, str]:
     return status, STATE_LABELS[status]
 
 
-@merchant_view(Perm.VIEW)
-@require_GET
-def payments_page(request: HttpRequest) -> HttpResponse:
-    filters = _filters(request)
-    payments = payment_list(
+def _payments_matching(filters: dict):
+    return payment_list(
         livemode=filters["mode"] == "live",
         refund_status=filters["status"],
-        order_id_contains=filters["q"] or None,
+        query=filters["q"] or None,
         currency=filters["currency"] or None,
         created_gte=_day_start(filters["from"]) if filters["from"] else None,
         created_lte=(
@@ -108,15 +107,80 @@ def payments_page(request: HttpRequest) -> HttpResponse:
             else None
         ),
     )
-    totals = payment_totals(payments=payments)
-    page_query = payments.order_by("-id")
-    after = request.GET.get("after", "")
+
+
+def _keyset_page(payments, request: HttpRequest) -> tuple[list, int | None, int | None]:
+    """One page, newest first, and the ids to continue from: older (`after`) and newer
+    (`before`); None where there is nothing more that way."""
+    after, before = request.GET.get("after", ""), request.GET.get("before", "")
+    if before.isdigit():
+        rows = list(payments.filter(pk__gt=int(before)).order_by("id")[: PAGE_SIZE + 1])
+        more_newer = len(rows) > PAGE_SIZE
+        page = list(reversed(rows[:PAGE_SIZE]))
+        newer = page[0].pk if more_newer and page else None
+        older = page[-1].pk if page else None
+        return page, older, newer
+    query = payments.order_by("-id")
     if after.isdigit():
-        page_query = page_query.filter(pk__lt=int(after))
-    page = list(page_query[: PAGE_SIZE + 1])
-    rows = [(payment, _state(payment)) for payment in page[:PAGE_SIZE]]
+        query = query.filter(pk__lt=int(after))
+    rows = list(query[: PAGE_SIZE + 1])
+    page = rows[:PAGE_SIZE]
+    older = page[-1].pk if len(rows) > PAGE_SIZE else None
+    newer = page[0].pk if after.isdigit() and page else None
+    return page, older, newer
+
+
+def _payments_csv(payments, schema_name: str):
+    header = [
+        "payment_id",
+        "order_id",
+        "created_at_utc",
+        "livemode",
+        "currency",
+        "amount_minor",
+        "amount",
+        "refunded_minor",
+        "refund_status",
+        "vouchers",
+    ]
+
+    def rows():
+        # Streamed after the view returns, when the request is back in the public schema.
+        with schema_context(schema_name):
+            for payment in payments.order_by("-id").iterator(chunk_size=2000):
+                yield _csv_row(payment)
+
+    return csv_response("payments.csv", header, rows())
+
+
+def _csv_row(payment: Payment) -> list:
+    return [
+        payment.public_id,
+        payment.order_id,
+        payment.created_at.astimezone(datetime.UTC).isoformat(),
+        payment.livemode,
+        payment.currency,
+        payment.amount,
+        _plain_amount(payment.amount, payment.currency),
+        payment.amount_refunded,
+        _state(payment)[0],
+        " ".join(f"…{tender['code_last4']}" for tender in payment.tenders),
+    ]
+
+
+@merchant_view(Perm.VIEW)
+@require_GET
+def payments_page(request: HttpRequest) -> HttpResponse:
+    filters = _filters(request)
+    payments = _payments_matching(filters)
+    if request.GET.get("format") == "csv":
+        return _payments_csv(payments, request.merchant.schema_name)
+    totals = payment_totals(payments=payments)
+    page, older, newer = _keyset_page(payments, request)
+    rows = [(payment, _state(payment)) for payment in page]
     query = request.GET.copy()
-    query.pop("after", None)
+    for name in ("after", "before", "format"):
+        query.pop(name, None)
     return render(
         request,
         "portal/payments/list.html",
@@ -125,7 +189,8 @@ def payments_page(request: HttpRequest) -> HttpResponse:
             "totals": totals,
             "filters": filters,
             "statuses": [(value, RefundStatus.LABELS[value]) for value in RefundStatus.VALUES],
-            "next_after": page[PAGE_SIZE - 1].pk if len(page) > PAGE_SIZE else None,
+            "next_after": older,
+            "newer_before": newer,
             "query": query.urlencode(),
         },
     )

@@ -7,13 +7,24 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import Count, F, IntegerField, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models import (
+    Count,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Coalesce
 
 from checkout.errors import CheckoutError, CheckoutErrorCode
 from checkout.models import Payment
 from checkout.refund_errors import RefundError, RefundErrorCode
 from checkout.refund_models import Refund
+from vouchers.selectors import voucher_public_id_for_code
 
 
 class RefundStatus:
@@ -46,6 +57,15 @@ def payments_with_refunds(payments: QuerySet[Payment]) -> QuerySet[Payment]:
     )
 
 
+def _query_condition(query: str, *, livemode: bool) -> Q:
+    if query.startswith("pay_"):
+        return Q(public_id=query)
+    voucher = voucher_public_id_for_code(code=query, livemode=livemode)
+    if voucher is not None:
+        return Q(tenders__contains=[{"voucher": voucher}])
+    return Q(order_id__icontains=query)
+
+
 def payment_list(
     *,
     livemode: bool,
@@ -53,11 +73,14 @@ def payment_list(
     refund_status: str | None = None,
     order_id: str | None = None,
     order_id_contains: str | None = None,
+    query: str | None = None,
     currency: str | None = None,
     created_gte: datetime.datetime | None = None,
     created_lte: datetime.datetime | None = None,
 ) -> QuerySet[Payment]:
-    """The active merchant's payments of one mode, newest first, each with `amount_refunded`."""
+    """The active merchant's payments of one mode, newest first, each with `amount_refunded`.
+    `query` is the portal's one search box: a payment id (`pay_…`), a whole voucher code (the
+    payments it paid) or part of an order id."""
     payments = payments_with_refunds(
         Payment.objects.filter(livemode=livemode).select_related("session")
     )
@@ -67,6 +90,8 @@ def payment_list(
         payments = payments.filter(order_id=order_id)
     if order_id_contains:
         payments = payments.filter(order_id__icontains=order_id_contains)
+    if query:
+        payments = payments.filter(_query_condition(query, livemode=livemode))
     if currency:
         payments = payments.filter(currency=currency.upper())
     if created_gte:

@@ -147,6 +147,18 @@ def _query_condition(query: str) -> Q:
     return Q(code__endswith=normal)
 
 
+def voucher_public_id_for_code(*, code: str, livemode: bool) -> str | None:
+    """The id of the voucher a whole code (as typed or pasted) names, or None."""
+    normal = code_normalise(code)
+    if len(normal) < MIN_RANDOM_LENGTH:
+        return None
+    return (
+        Voucher.objects.filter(code=normal, livemode=livemode)
+        .values_list("public_id", flat=True)
+        .first()
+    )
+
+
 def voucher_status_counts(*, livemode: bool) -> dict[str, int]:
     """Status -> how many vouchers of this mode have it (the portal's status chips)."""
     rows = Voucher.objects.filter(livemode=livemode).values("status").annotate(n=Count("pk"))

@@ -269,3 +269,67 @@ def test_overview_shows_the_figures_and_chart(client, merchant_a, owner_a):
     assert 'id="figure-today"' in html and "€24.90" in html
     assert html.count("<rect ") == 30
     assert "cdn" not in html.lower().split('id="dashboard-figures"')[1].split("</section>")[0]
+
+
+def test_one_search_box_finds_payment_ids_voucher_codes_and_order_ids(client, merchant_a, owner_a):
+    wanted, (voucher,) = payment_make(merchant_a, vouchers=(1_000,), order_id="FIND-ME-1")
+    payment_make(merchant_a, vouchers=(2_000,), order_id="OTHER-2")
+    client.force_login(owner_a)
+
+    def found(q: str) -> list[str]:
+        rows = page(client, url("payments", merchant_a), q=q).context["rows"]
+        return [payment.order_id for payment, _state in rows]
+
+    assert found(wanted.public_id) == ["FIND-ME-1"]
+    grouped = "-".join(voucher.code[i : i + 4] for i in range(0, len(voucher.code), 4))
+    assert found(grouped) == ["FIND-ME-1"]  # a whole code, pasted as printed
+    assert found("find-me") == ["FIND-ME-1"]
+    assert found("pay_doesnotexist") == []
+
+
+def test_csv_export_streams_every_matching_payment_and_defuses_formulas(
+    client, merchant_a, owner_a
+):
+    payment, _ = payment_make(merchant_a, vouchers=(1_234,), order_id="CSV-1")
+    payment_make(merchant_a, vouchers=(500,), order_id="OTHER-CSV")
+    with schema_context(merchant_a.schema_name):
+        payment_refund(payment=payment, amount=234)
+    client.force_login(owner_a)
+    listing = page(client, url("payments", merchant_a), q="CSV-1").content.decode()
+    assert "format=csv" in listing and "Export CSV" in listing
+    response = page(client, url("payments", merchant_a), q="CSV-1", format="csv")
+    assert response["Content-Type"].startswith("text/csv")
+    lines = b"".join(response.streaming_content).decode().splitlines()
+    assert lines[0].startswith("payment_id,order_id,created_at_utc,livemode,currency")
+    assert len(lines) == 2
+    cells = lines[1].split(",")
+    assert cells[:2] == [payment.public_id, "CSV-1"]
+    assert cells[4:9] == ["EUR", "1234", "12.34", "234", "partial"]
+
+
+def test_csv_cells_that_spreadsheets_would_run_are_defused():
+    from superpayment.csv_stream import csv_response
+
+    response = csv_response("x.csv", ["a", "b"], [["=HYPERLINK(1)", -5], ["+1", "@x"]])
+    body = b"".join(response.streaming_content).decode().splitlines()
+    assert body[1:] == ["'=HYPERLINK(1),-5", "'+1,'@x"]
+
+
+def test_lists_page_newer_as_well_as_older(client, merchant_a, owner_a, monkeypatch):
+    import checkout.portal_views
+
+    monkeypatch.setattr(checkout.portal_views, "PAGE_SIZE", 2)
+    made = [payment_make(merchant_a, vouchers=(100,), order_id=f"PG-{i}")[0] for i in range(5)]
+    client.force_login(owner_a)
+
+    def orders(response) -> list[str]:
+        return [payment.order_id for payment, _state in response.context["rows"]]
+
+    first = page(client, url("payments", merchant_a), q="PG-")
+    assert orders(first) == ["PG-4", "PG-3"] and first.context["newer_before"] is None
+    second = page(client, url("payments", merchant_a), q="PG-", after=first.context["next_after"])
+    assert orders(second) == ["PG-2", "PG-1"]
+    assert "Newer payments" in second.content.decode()
+    back = page(client, url("payments", merchant_a), q="PG-", before=second.context["newer_before"])
+    assert orders(back) == ["PG-4", "PG-3"] and back.context["newer_before"] is None
+    assert back.context["next_after"] == made[3].pk
