@@ -178,6 +178,17 @@ def _start_server(port: int) -> subprocess.Popen:
 # --- open-model load -----------------------------------------------------------------------------
 
 
+def _server_stop(server: subprocess.Popen) -> None:
+    """Stop gunicorn; kill it if its graceful shutdown outlasts 20 s (kept-alive connections of
+    the load clients on a loaded machine), rather than losing the figures measured so far."""
+    server.terminate()
+    try:
+        server.wait(20)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait(20)
+
+
 def _client(port: int, requests: list, start_at: float, results) -> None:
     """Send `requests` [(offset seconds, method, path, body, headers)] at their times."""
     work: queue.Queue = queue.Queue()
@@ -426,13 +437,11 @@ def run() -> dict:
             )
         }
         render_ms = _widget_render_ms(base, key.publishable_key)
-        server.terminate()  # the in-process figure below wants a quiet machine
-        server.wait(20)
+        _server_stop(server)  # the in-process figure below wants a quiet machine
         one_wall_ms, one_cpu_ms = _confirm_in_process(merchant, sessions[needed:])
         plain_ms, notified_ms = _notify_cost_ms()
     finally:
-        server.terminate()
-        server.wait(20)
+        _server_stop(server)
         bench_merchant_drop(BENCH_SLUG)
 
     ratio = confirmed / anchor if anchor else 0.0
