@@ -38,6 +38,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from django.db import connections
 from django.test import Client
@@ -443,13 +444,13 @@ TORTURE_SLUG = "torture"
 
 
 def _webhooks_worker(env: dict[str, str]):
+    """The webhooks dispatcher, as `make run` starts it."""
     import subprocess
 
     return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "superpayment", "worker", "-l", "warning"]
-        + ["--pool", "threads", "--concurrency", "8", "-Q", env["WEBHOOKS_TASK_QUEUE"]]
-        + ["--without-gossip", "--without-mingle", "--without-heartbeat"],
+        [sys.executable, "manage.py", "webhooks_dispatch", "--threads", "8"],
         env=env,
+        cwd=Path(__file__).resolve().parent.parent,
     )
 
 
@@ -460,7 +461,6 @@ def main() -> int:
     os.environ["WEBHOOKS_ALLOW_PRIVATE"] = "1"
     django.setup()
     logging.disable(logging.WARNING)  # thousands of payments: only errors (a 5xx) are shown
-    from django.conf import settings
     from django.core.management import call_command
     from django.test.utils import override_settings
 
@@ -479,9 +479,7 @@ def main() -> int:
     with schema_context(merchant.schema_name), override_settings(WEBHOOKS_ALLOW_PRIVATE=True):
         endpoint_create(url=receiver.url, enabled_events=["*"], livemode=False)
     stage = stage_prepare(merchant=merchant, host="localhost")
-    worker = _webhooks_worker(
-        {**os.environ, "WEBHOOKS_TASK_QUEUE": settings.WEBHOOKS_TASK_QUEUE, "LOG_LEVEL": "WARNING"}
-    )
+    worker = _webhooks_worker({**os.environ, "LOG_LEVEL": "WARNING"})
     print(f"torture: {threads} shoppers for {seconds:.0f} s on merchant {TORTURE_SLUG}", flush=True)
     try:
         report = shoppers_run(stage, threads=threads, seconds=seconds)

@@ -182,15 +182,8 @@ def start_product(env: dict[str, str], port: int) -> dict[str, subprocess.Popen]
             + ["--concurrency", env.get("CELERY_CONCURRENCY", "2")],
             env,
         ),
-        # Webhook deliveries wait on merchants' servers: threads, not processes.
-        "webhooks": spawn(
-            "webhooks",
-            [str(bin_dir / "celery"), "-A", "superpayment", "worker", "-l", "info"]
-            + ["-Q", env.get("WEBHOOKS_TASK_QUEUE", "webhooks"), "--pool", "threads"]
-            + ["--concurrency", env.get("WEBHOOKS_WORKER_THREADS", "8")]
-            + ["--hostname", "webhooks@%h"],
-            env,
-        ),
+        # Webhook deliveries, from the PostgreSQL outbox (LISTEN/NOTIFY): no Redis involved.
+        "webhooks": spawn("webhooks", [PYTHON, "manage.py", "webhooks_dispatch"], env),
         "beat": spawn(
             "beat",
             [str(bin_dir / "celery"), "-A", "superpayment", "beat", "-l", "info"]

@@ -257,12 +257,6 @@ CELERY_BEAT_SCHEDULE = {
         "task": "checkout.tasks.expire_sessions_all_merchants",
         "schedule": 60.0,
     },
-    # Re-enqueues webhook deliveries that are due and not in flight (one indexed query).
-    "webhooks-sweep": {
-        "task": "webhooks.tasks.sweep",
-        "schedule": 5.0,
-        "options": {"expires": 5.0},
-    },
     "idempotency-keys-purge": {
         "task": "tenants.tasks.idempotency_keys_purge",
         "schedule": 3600.0,
@@ -273,9 +267,9 @@ CELERY_BEAT_SCHEDULE = {
 # On: webhook URLs may be http:// and reach private, loopback and link-local addresses (local
 # development; `make run` turns it on). Off (default): https only, public addresses only.
 WEBHOOKS_ALLOW_PRIVATE = env_bool("WEBHOOKS_ALLOW_PRIVATE", default=False)
-# The Celery queue of webhook delivery tasks (a worker must consume it; default: Celery's own).
-# Deliveries are I/O-bound: their own queue, consumed by a threads-pool worker (launcher, k8s).
-WEBHOOKS_TASK_QUEUE = env_str("WEBHOOKS_TASK_QUEUE", "webhooks")
+# Deliveries attempted at once by one `manage.py webhooks_dispatch` process (threads: an attempt
+# mostly waits on the merchant's server). Each thread holds a database connection.
+WEBHOOKS_DISPATCH_THREADS = env_int("WEBHOOKS_DISPATCH_THREADS", 8)
 
 # --- stripe / billing ---------------------------------------------------------------------------
 # Unset key: invoices are produced and finalized locally and marked "not sent to Stripe".

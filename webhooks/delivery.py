@@ -1,8 +1,9 @@
-"""Attempting deliveries, scheduling retries, and the sweeper over the public queue.
+"""Attempting deliveries, scheduling retries, and claiming due rows of the public queue.
 
-A delivery is attempted by whichever worker first leases its queue row; the lease outlives the
-HTTP timeout, so no two workers send the same delivery at once unless one died mid-way (then the
-lease expires and the sweeper re-enqueues it: at-least-once, same `webhook-id`).
+The dispatcher (webhooks/dispatch.py) claims due rows and hands each to a thread, which leases
+it for the attempt; the lease outlives the HTTP deadline, so no two threads send the same
+delivery at once unless one died mid-way (then the lease expires and the row is claimed again:
+at-least-once, same `webhook-id`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from email.utils import parsedate_to_datetime
 
 import structlog
 from django.db import connection, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from webhooks import http
@@ -44,9 +44,8 @@ RETRY_AFTER_MAX = timedelta(hours=24)
 DISABLE_AFTER = timedelta(days=5)
 # A worker holds a delivery this long at most (> the 15 s HTTP timeout).
 LEASE = timedelta(seconds=60)
-# The sweeper sends no second message for a delivery within this time of the last one.
+# A claimed delivery that no thread leased within this time is claimed again.
 REENQUEUE_AFTER = timedelta(seconds=20)
-SWEEP_BATCH = 500
 
 
 def retry_delay(*, attempt_count: int) -> timedelta | None:
@@ -78,19 +77,6 @@ def _commit_without_fsync() -> None:
     webhook-id). Events themselves are written by the caller's ordinary, durable commit."""
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL synchronous_commit TO OFF")
-
-
-@transaction.atomic
-def _lease(*, schema_name: str, delivery_id: int, now) -> bool:
-    _commit_without_fsync()
-    leased = (
-        DueDelivery.objects.filter(
-            schema_name=schema_name, delivery_id=delivery_id, due_at__lte=now
-        )
-        .filter(Q(leased_until__isnull=True) | Q(leased_until__lt=now))
-        .update(leased_until=now + LEASE)
-    )
-    return leased == 1
 
 
 def _queue_remove(*, schema_name: str, delivery_ids: list[int]) -> None:
@@ -280,6 +266,7 @@ def _attempt_log(delivery_public_id: str, event_public_id: str, result, outcome:
         status_code=result.status_code,
         latency_ms=result.latency_ms,
         outcome=outcome,
+        failure=result.failure or None,
         error=result.error or None,
     )
 
@@ -376,31 +363,42 @@ def attempt_record(*, delivery: Delivery, attempted_at, headers: dict, result, u
     return outcome
 
 
-def due_deliveries_sweep(*, limit: int | None = None) -> int:
-    """Re-enqueue every delivery that is due, not in flight, and not just enqueued. Claims its
-    rows with FOR UPDATE SKIP LOCKED, so concurrent sweepers never send the same row twice."""
-    from webhooks.services import deliveries_enqueue
+# Claim up to `limit` due deliveries that no thread holds: mark them handed out (`enqueued_at`)
+# so concurrent dispatchers skip them (SKIP LOCKED) and this one does not claim them again while
+# they are being attempted. A claim that is never attempted (its dispatcher died between claim and
+# lease) is claimed again REENQUEUE_AFTER later; a lease that is never settled (its dispatcher
+# died mid-attempt) once the lease expires.
+_CLAIM_SQL = f"""
+UPDATE {DueDelivery._meta.db_table} SET enqueued_at = %(now)s
+WHERE id IN (
+  SELECT id FROM {DueDelivery._meta.db_table}
+  WHERE due_at <= %(now)s
+    AND (leased_until IS NULL OR leased_until < %(now)s)
+    AND (enqueued_at IS NULL OR enqueued_at < %(reclaim)s)
+  ORDER BY due_at
+  LIMIT %(limit)s
+  FOR UPDATE SKIP LOCKED
+)
+RETURNING schema_name, delivery_id
+"""  # noqa: S608 - table names from model meta; values are bound
 
-    connection.set_schema_to_public()
-    sent = 0
-    while limit is None or sent < limit:
-        now = timezone.now()
-        with transaction.atomic():
-            rows = list(
-                DueDelivery.objects.select_for_update(skip_locked=True)
-                .filter(due_at__lte=now)
-                .filter(Q(leased_until__isnull=True) | Q(leased_until__lt=now))
-                .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=now - REENQUEUE_AFTER))
-                .order_by("due_at")
-                .values_list("id", "schema_name", "delivery_id")[:SWEEP_BATCH]
-            )
-            DueDelivery.objects.filter(id__in=[row[0] for row in rows]).update(enqueued_at=now)
-        by_schema: dict[str, list[int]] = {}
-        for _, schema_name, delivery_id in rows:
-            by_schema.setdefault(schema_name, []).append(delivery_id)
-        for schema_name, delivery_ids in by_schema.items():
-            deliveries_enqueue(schema_name=schema_name, delivery_ids=delivery_ids)
-        sent += len(rows)
-        if len(rows) < SWEEP_BATCH:
-            break
-    return sent
+_NEXT_DUE_SQL = f"""
+SELECT due_at FROM {DueDelivery._meta.db_table} WHERE due_at > %s ORDER BY due_at LIMIT 1
+"""  # noqa: S608 - table names from model meta; values are bound
+
+
+def due_deliveries_claim(*, limit: int) -> list[tuple[str, int]]:
+    """(schema name, delivery id) of up to `limit` deliveries due now and not in flight, claimed
+    for this caller in one statement (autocommit). O(claimed rows), never O(merchants)."""
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(_CLAIM_SQL, {"now": now, "reclaim": now - REENQUEUE_AFTER, "limit": limit})
+        return [(schema_name, delivery_id) for schema_name, delivery_id in cursor.fetchall()]
+
+
+def next_due_at():
+    """When the earliest delivery not yet due becomes due (None: none is waiting)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_NEXT_DUE_SQL, [timezone.now()])
+        row = cursor.fetchone()
+    return row[0] if row else None

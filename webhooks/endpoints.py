@@ -10,11 +10,12 @@ from django.core.mail import send_mail
 from django.db import connection, transaction
 from django.utils import timezone
 
+from webhooks.dispatch import dispatcher_wake
 from webhooks.errors import WebhookError, WebhookErrorCode
 from webhooks.events import ALL_EVENTS, API_VERSION, SUBSCRIBABLE, EventType
 from webhooks.models import Delivery, Event, WebhookEndpoint, endpoint_secret_new
 from webhooks.queue.models import DueDelivery
-from webhooks.services import deliveries_create, deliveries_enqueue, event_record
+from webhooks.services import deliveries_create, event_record
 from webhooks.ssrf import url_check
 
 log = structlog.get_logger(__name__)
@@ -232,7 +233,7 @@ def endpoint_test_send(*, endpoint: WebhookEndpoint) -> Event:
 
 
 def _requeue(*, deliveries: list[Delivery]) -> int:
-    """Make failed deliveries pending again, due now, and enqueue them after commit."""
+    """Make failed deliveries pending again, due now; the dispatcher is woken at commit."""
     schema_name = connection.schema_name
     now = timezone.now()
     ids = [d.pk for d in deliveries]
@@ -243,16 +244,17 @@ def _requeue(*, deliveries: list[Delivery]) -> int:
         )
     )
     DueDelivery.objects.filter(schema_name=schema_name, delivery_id__in=existing).update(
-        due_at=now, leased_until=None, enqueued_at=now
+        due_at=now, leased_until=None, enqueued_at=None
     )
     DueDelivery.objects.bulk_create(
         [
-            DueDelivery(schema_name=schema_name, delivery_id=pk, due_at=now, enqueued_at=now)
+            DueDelivery(schema_name=schema_name, delivery_id=pk, due_at=now)
             for pk in ids
             if pk not in existing
         ]
     )
-    transaction.on_commit(lambda: deliveries_enqueue(schema_name=schema_name, delivery_ids=ids))
+    if ids:
+        dispatcher_wake()
     return len(ids)
 
 

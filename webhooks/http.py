@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import heapq
 import itertools
 import os
@@ -16,7 +17,7 @@ import urllib3
 import urllib3.connection
 
 from webhooks.errors import WebhookError
-from webhooks.ssrf import Target, target_resolve
+from webhooks.ssrf import HostNotResolved, Target, target_resolve
 
 TIMEOUT_SECONDS = 15.0
 RESPONSE_KEEP_BYTES = 2048
@@ -31,11 +32,27 @@ _pools_lock = threading.Lock()
 _attempt = threading.local()
 
 
+class Failure:
+    """What kind of failure an attempt met, for logs and counts (the `error` text says more)."""
+
+    REFUSED = "refused"  # nothing listens on the port (the connection was refused)
+    DNS = "dns"  # the host name does not resolve
+    BLOCKED = "blocked"  # the SSRF guard refused the address, or the URL is invalid
+    UNREACHABLE = "unreachable"  # no route to the host or network
+    CONNECTION = "connection"  # another error while connecting
+    TLS = "tls"  # the TLS handshake failed (certificate, name, protocol)
+    TIMEOUT = "timeout"  # the 15 s deadline passed
+    RESET = "reset"  # the receiver closed or reset the connection before answering
+    RESPONSE = "response"  # the answer could not be read
+    STATUS = "status"  # the receiver answered, with a status that is not 2xx
+
+
 @dataclass
 class SendResult:
     status_code: int | None = None
     latency_ms: int = 0
     error: str = ""
+    failure: str = ""  # a Failure kind; "" when the receiver answered 2xx
     response_headers: dict = field(default_factory=dict)
     response_body: str = ""
     retry_after: str | None = None
@@ -205,6 +222,36 @@ def _host_header(target: Target) -> str:
     return host if target.port == default else f"{host}:{target.port}"
 
 
+def _cause(exc: BaseException) -> BaseException | None:
+    return exc.__cause__ or exc.__context__
+
+
+def failure_describe(exc: urllib3.exceptions.HTTPError, *, timeout: float) -> tuple[str, str]:
+    """(kind, text) of a request that got no answer. urllib3 makes NewConnectionError (a refusal,
+    an unreachable host) a subclass of ConnectTimeoutError: the class alone would call a refusal
+    in 0 ms a timeout, so the underlying OS error decides."""
+    cause = _cause(exc)
+    if isinstance(exc, urllib3.exceptions.NameResolutionError):
+        return Failure.DNS, f"DNS lookup failed: {cause or exc}"
+    if isinstance(exc, urllib3.exceptions.NewConnectionError):
+        if isinstance(cause, ConnectionRefusedError):
+            return Failure.REFUSED, "connection refused: nothing accepts connections on that port"
+        if isinstance(cause, OSError) and cause.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH):
+            return Failure.UNREACHABLE, f"host unreachable: {cause.strerror}"
+        return Failure.CONNECTION, f"connection failed: {cause or exc}"
+    if isinstance(exc, urllib3.exceptions.ConnectTimeoutError):
+        return Failure.TIMEOUT, f"timed out after {timeout:.0f} s while connecting"
+    if isinstance(exc, urllib3.exceptions.ReadTimeoutError):
+        return Failure.TIMEOUT, f"timed out after {timeout:.0f} s waiting for the answer"
+    if isinstance(exc, urllib3.exceptions.SSLError):
+        return Failure.TLS, f"TLS error: {cause or exc}"
+    if isinstance(exc, urllib3.exceptions.ProtocolError):
+        if isinstance(cause, ConnectionResetError):
+            return Failure.RESET, "the receiver reset the connection before answering"
+        return Failure.RESET, f"the receiver closed the connection before answering: {cause or exc}"
+    return Failure.CONNECTION, f"{type(exc).__name__}: {exc}"
+
+
 def post(*, url: str, body: bytes, headers: dict[str, str]) -> SendResult:
     """POST `body` to `url`; every failure (refused address, timeout, connection error) comes
     back as a SendResult with `error` set rather than an exception."""
@@ -212,8 +259,11 @@ def post(*, url: str, body: bytes, headers: dict[str, str]) -> SendResult:
     result = SendResult()
     try:
         target = target_resolve(url)
+    except HostNotResolved as exc:
+        result.failure, result.error = Failure.DNS, f"DNS lookup failed: {exc.message}"[:500]
+        return result
     except WebhookError as exc:
-        result.error = exc.message[:500]
+        result.failure, result.error = Failure.BLOCKED, exc.message[:500]
         return result
     request_headers = {
         **headers,
@@ -238,17 +288,17 @@ def post(*, url: str, body: bytes, headers: dict[str, str]) -> SendResult:
             )
         except urllib3.exceptions.HTTPError as exc:
             result.latency_ms = int((time.monotonic() - started) * 1000)
-            reason = type(exc).__name__
-            if deadline.end() or isinstance(
-                exc, urllib3.exceptions.TimeoutError | urllib3.exceptions.ReadTimeoutError
-            ):
-                reason = timed_out
-            result.error = f"{reason}: {exc}"[:500]
+            if deadline.end():  # cut by the deadline, whatever error the cut caused
+                result.failure, result.error = Failure.TIMEOUT, timed_out
+            else:
+                result.failure, result.error = failure_describe(exc, timeout=timeout)
+            result.error = result.error[:500]
             return result
         try:
             data = response.read(RESPONSE_KEEP_BYTES + 1, decode_content=True)
         except urllib3.exceptions.HTTPError as exc:
             data = b""
+            result.failure = Failure.RESPONSE
             result.error = f"reading the response failed: {exc}"[:500]
         expired = deadline.end()
     result.latency_ms = int((time.monotonic() - started) * 1000)
@@ -256,9 +306,12 @@ def post(*, url: str, body: bytes, headers: dict[str, str]) -> SendResult:
         # Cut mid-answer (a cut status line or header block may even parse): no status, and the
         # connection is not reusable.
         response.close()
+        result.failure = Failure.TIMEOUT
         result.error = f"{timed_out}: {result.error or 'the response was still arriving'}"[:500]
         return result
     result.status_code = response.status
+    if not 200 <= response.status < 300:
+        result.failure = Failure.STATUS  # the status itself is recorded beside
     result.response_headers = dict(response.headers.items())
     result.retry_after = response.headers.get("Retry-After")
     result.response_body = data[:RESPONSE_KEEP_BYTES].decode("utf-8", errors="replace")

@@ -2,19 +2,20 @@
 
 `event_record` is called by other apps inside the transaction of the change it reports, with the
 merchant's schema active: the event, its deliveries and their public queue rows commit — or roll
-back — with that change. Delivery starts on commit (a Celery message), and the sweeper re-sends
-whatever is due and not in flight, so a lost message or a dead worker loses nothing.
+back — with that change, and so does the `NOTIFY` that wakes the dispatcher (webhooks/dispatch.py).
+Nothing runs after the commit: the payment path needs PostgreSQL only.
 """
 
 from __future__ import annotations
 
 import json
 
-from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 
 from superpayment.prepared import model_inserted, prepared_fetch, prepared_fetch_one
+from webhooks.dispatch import CHANNEL as DISPATCH_CHANNEL
+from webhooks.dispatch import dispatcher_wake
 from webhooks.errors import WebhookError, WebhookErrorCode
 from webhooks.events import API_VERSION, EventType
 from webhooks.models import Delivery, Event, WebhookEndpoint, delivery_public_id_new
@@ -41,18 +42,9 @@ def _data_object_check(data_object: dict) -> None:
         )
 
 
-def deliveries_enqueue(*, schema_name: str, delivery_ids: list[int]) -> None:
-    """Send one Celery message per delivery (after commit). Losing one is harmless: the
-    sweeper finds the queue row."""
-    from webhooks.tasks import deliver
-
-    for delivery_id in delivery_ids:
-        deliver.apply_async((schema_name, delivery_id), queue=settings.WEBHOOKS_TASK_QUEUE)
-
-
 def deliveries_create(*, event: Event, endpoints: list[WebhookEndpoint], due_at=None) -> list[int]:
-    """A pending delivery per endpoint and its due row in the public queue, enqueued on commit.
-    Runs inside the caller's transaction."""
+    """A pending delivery per endpoint and its due row in the public queue; the dispatcher is
+    woken when the caller's transaction commits. Runs inside that transaction."""
     schema_name = _schema_name_of_merchant()
     now = timezone.now()
     due_at = due_at or now
@@ -61,13 +53,10 @@ def deliveries_create(*, event: Event, endpoints: list[WebhookEndpoint], due_at=
     )
     ids = [delivery.pk for delivery in deliveries]
     DueDelivery.objects.bulk_create(
-        [
-            DueDelivery(schema_name=schema_name, delivery_id=pk, due_at=due_at, enqueued_at=now)
-            for pk in ids
-        ]
+        [DueDelivery(schema_name=schema_name, delivery_id=pk, due_at=due_at) for pk in ids]
     )
     if ids:
-        transaction.on_commit(lambda: deliveries_enqueue(schema_name=schema_name, delivery_ids=ids))
+        dispatcher_wake()
     return ids
 
 
@@ -96,14 +85,14 @@ def event_record(*, event_type: str, data_object: dict, livemode: bool) -> Event
             WebhookErrorCode.PAYLOAD_TOO_LARGE,
             f"A {event_type} event would exceed {PAYLOAD_MAX_BYTES} bytes.",
         )
-    _event_insert(event)  # one statement writes every row: atomic without a savepoint
+    _event_insert(event)  # one statement writes every row (and the NOTIFY): no savepoint needed
     return event
 
 
-# The event, its deliveries and their queue rows in one statement (atomic by itself), after one
-# read of the subscribed endpoints; both prepared, since payments record events
-# (superpayment.prepared). Same rows as Event/Delivery/DueDelivery .save()/.bulk_create() would
-# write.
+# The event, its deliveries, their queue rows and the dispatcher's wake-up (a NOTIFY, sent by
+# PostgreSQL at commit) in one statement (atomic by itself), after one read of the subscribed
+# endpoints; both prepared, since payments record events (superpayment.prepared). Same rows as
+# Event/Delivery/DueDelivery .save()/.bulk_create() would write.
 _SUBSCRIBED_SQL = f"""
 SELECT id FROM {WebhookEndpoint._meta.db_table}
 WHERE enabled AND livemode = %s
@@ -128,11 +117,11 @@ WITH ev AS (
   RETURNING id
 ), q AS (
   INSERT INTO {{public}}.{DueDelivery._meta.db_table}
-    (schema_name, delivery_id, due_at, enqueued_at)
-  SELECT %s, d.id, %s, %s FROM d
+    (schema_name, delivery_id, due_at)
+  SELECT %s, d.id, %s FROM d
   RETURNING delivery_id
 )
-SELECT (SELECT id FROM ev), ARRAY(SELECT delivery_id FROM q ORDER BY delivery_id)
+SELECT (SELECT id FROM ev), (SELECT count(*) FROM q), pg_notify('{DISPATCH_CHANNEL}', '')
 """  # noqa: S608 - table names from model meta; values are bound
 
 
@@ -153,10 +142,9 @@ def _event_insert(event: Event) -> None:
     ]
     if not endpoint_ids:
         event_id = prepared_fetch_one(_EVENT_SQL, event_values)[0]
-        delivery_ids: list[int] = []
     else:
         public_ids = [delivery_public_id_new() for _ in endpoint_ids]
-        event_id, delivery_ids = prepared_fetch_one(
+        event_id = prepared_fetch_one(
             _EVENT_DELIVERIES_SQL,
             [
                 *event_values,
@@ -168,11 +156,6 @@ def _event_insert(event: Event) -> None:
                 public_ids,
                 schema_name,
                 now,
-                now,
             ],
-        )
+        )[0]
     model_inserted(event, event_id)
-    if delivery_ids:
-        transaction.on_commit(
-            lambda: deliveries_enqueue(schema_name=schema_name, delivery_ids=delivery_ids)
-        )

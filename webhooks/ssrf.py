@@ -156,6 +156,10 @@ def _literal_check(host: str) -> None:
         raise _refuse(f"The URL's host is {reason}.")
 
 
+class HostNotResolved(WebhookError):
+    """The URL's host name has no address (a DNS failure, not a refusal by the guard)."""
+
+
 def target_resolve(url: str) -> Target:
     """Resolve the URL's host once and pick an address the guard allows (connect time)."""
     scheme, host, port, path = url_parse(url)
@@ -166,11 +170,11 @@ def target_resolve(url: str) -> Target:
     try:
         addresses = resolve(host.strip("[]"), port)
     except (OSError, UnicodeError) as exc:
-        raise WebhookError(
+        raise HostNotResolved(
             WebhookErrorCode.URL_INVALID, f"The URL's host does not resolve: {exc}", param="url"
         ) from None
     if not addresses:
-        raise WebhookError(WebhookErrorCode.URL_INVALID, "The URL's host does not resolve.")
+        raise HostNotResolved(WebhookErrorCode.URL_INVALID, "The URL's host does not resolve.")
     if not private_allowed():
         for address in addresses:
             reason = address_refusal(address)

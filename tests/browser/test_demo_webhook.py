@@ -1,10 +1,8 @@
-"""The whole chain a merchant relies on: the widget pays, the outbox event is delivered by a real
-worker as a signed webhook, the demo shop's backend verifies it, and only then does the shop page
-say the order is paid."""
+"""The whole chain a merchant relies on: the widget pays, the outbox event is delivered by the
+real dispatcher as a signed webhook, the demo shop's backend verifies it, and only then does the
+shop page say the order is paid."""
 
 from __future__ import annotations
-
-import uuid
 
 import pytest
 from django.test import override_settings
@@ -12,25 +10,22 @@ from django.test import override_settings
 from tests.browser.conftest import web_server
 from tests.browser.test_checkout import DEMO, _drop, click_pay_button, frame, open_shop, voucher
 from tests.helpers import committed
-from tests.webhooks.support import QueueWorker, queue_purge
+from tests.webhooks.support import Dispatcher
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def webhook_shop(test_database_url, mail_dir, django_db_blocker):
-    """A web server and a worker that deliver to private addresses on a queue of their own,
-    and the demo merchant with its widget key and webhook endpoint on that server."""
+    """A web server and the webhooks dispatcher, both allowed private addresses, and the demo
+    merchant with its widget key and webhook endpoint on that server."""
     from checkout.demo import demo_checkout_ensure
     from checkout.demo_backend import demo_webhook_endpoint_ensure
     from tenants.services import provision_merchant
 
-    queue = f"demo-webhooks-{uuid.uuid4().hex[:8]}"
-    servers = web_server(
-        test_database_url, mail_dir, WEBHOOKS_ALLOW_PRIVATE="1", WEBHOOKS_TASK_QUEUE=queue
-    )
+    servers = web_server(test_database_url, mail_dir, WEBHOOKS_ALLOW_PRIVATE="1")
     base = next(servers)
-    worker = QueueWorker(database_url=test_database_url, queue=queue).start()
+    worker = Dispatcher(database_url=test_database_url).start()
     with (
         django_db_blocker.unblock(),
         override_settings(PUBLIC_BASE_URL=base, WEBHOOKS_ALLOW_PRIVATE=True),
@@ -42,7 +37,6 @@ def webhook_shop(test_database_url, mail_dir, django_db_blocker):
             yield base, merchant
         finally:
             worker.stop()
-            queue_purge(queue)
             committed(lambda: _drop(merchant))
             servers.close()
 

@@ -43,11 +43,9 @@ from celery.utils.nodenames import default_nodename
 def parsed(subcommand):
     def report(**params):
         app = click.get_current_context().find_root().obj.app
-        from django.conf import settings
         found = {
             "subcommand": subcommand,
             "default_queue": app.conf.task_default_queue,
-            "webhooks_queue": settings.WEBHOOKS_TASK_QUEUE,
         }
         if subcommand == "worker":
             pool = params["pool"]
@@ -168,32 +166,24 @@ def test_declared_command_starts(command, tmp_path):
 
 
 @pytest.mark.parametrize("deployment", DEPLOYMENTS)
-def test_webhook_deliveries_have_their_own_threads_pool_worker(deployment, tmp_path):
-    """Every queue the app sends tasks to has exactly one worker: the default queue a prefork
-    worker (CPU-bound tasks, Celery's time limits), the webhooks queue a threads-pool worker
-    (deliveries wait on merchants' servers) that consumes nothing else."""
+def test_one_celery_worker_per_queue_and_a_webhooks_dispatcher(deployment, tmp_path):
+    """Every queue the app sends tasks to has exactly one prefork worker (CPU-bound tasks,
+    Celery's time limits); webhook deliveries need no queue: a dispatcher process delivers them
+    from the database, with its threads set explicitly."""
+    commands = [command for command in COMMANDS if command.origin.startswith(deployment)]
     workers = {
         str(command): _celery_parse(command, tmp_path)
-        for command in COMMANDS
-        if command.origin.startswith(deployment) and "worker" in command.argv[1:]
+        for command in commands
+        if command.argv[0] == "celery" and "worker" in command.argv[1:]
     }
-    (default_queue,) = {worker["default_queue"] for worker in workers.values()}
-    (webhooks_queue,) = {worker["webhooks_queue"] for worker in workers.values()}
-    assert webhooks_queue == "webhooks" != default_queue
-    consumers = {
-        queue: [name for name, worker in workers.items() if queue in worker["queues"]]
-        for queue in [default_queue, webhooks_queue]
-    }
-    for queue, names in consumers.items():
-        assert len(names) == 1, f"{deployment}: queue {queue!r} is consumed by {names}"
-    general = workers[consumers[default_queue][0]]
-    assert general["queues"] == [default_queue] and general["pool"] == "prefork"
-    webhooks = workers[consumers[webhooks_queue][0]]
-    assert webhooks["queues"] == [webhooks_queue]
-    assert webhooks["pool"] == "threads"
-    assert (webhooks["concurrency"] or 0) >= 2, "threads set explicitly, not the CPU count"
-    assert webhooks["hostname"].startswith("webhooks@")
-    assert len({worker["hostname"] for worker in workers.values()}) == len(workers)
+    (general,) = workers.values()
+    assert general["queues"] == [general["default_queue"]] and general["pool"] == "prefork"
+    (dispatcher,) = [
+        command.argv
+        for command in commands
+        if list(command.argv[:3]) == ["python", "manage.py", "webhooks_dispatch"]
+    ]
+    assert int(dispatcher[dispatcher.index("--threads") + 1]) >= 2
 
 
 @pytest.mark.parametrize(
@@ -201,7 +191,8 @@ def test_webhook_deliveries_have_their_own_threads_pool_worker(deployment, tmp_p
     [
         ("celery", "-A", "superpayment", "wrker"),
         ("celery", "-A", "superpayment", "worker", "--concurrancy", "2"),
-        ("celery", "-A", "superpayment", "worker", "-Q", "webhooks", "--pool", "thread"),
+        ("celery", "-A", "superpayment", "worker", "--pool", "thread"),
+        ("python", "manage.py", "webhooks_dispatch", "--concurrency", "8"),
         ("celery", "-A", "superpayment", "worker", "--pool", "threads", "--concurrency", "eight"),
         ("celery", "-A", "superpaymnt", "beat"),
         ("gunicorn", "superpayment.wsgy:application", "-c", "superpayment/gunicorn_conf.py"),

@@ -81,14 +81,12 @@ def test_start_order_waits_for_healthy_servers_and_the_finished_migration():
     assert services["migrate"]["depends_on"]["postgres"]["condition"] == "service_healthy"
 
 
-def test_webhooks_worker_consumes_only_webhooks_in_threads_and_stops_like_the_worker():
+def test_webhooks_worker_runs_the_dispatcher_and_stops_like_the_worker():
     services = files.compose()["services"]
     worker, webhooks = services["worker"], services["webhooks-worker"]
     command = webhooks["command"]
-    assert command[:4] == ["celery", "-A", "superpayment", "worker"]
-    assert command[command.index("-Q") + 1] == "webhooks"
-    assert command[command.index("--pool") + 1] == "threads"
-    assert command[command.index("--hostname") + 1].startswith("webhooks@")
+    assert command[:3] == ["python", "manage.py", "webhooks_dispatch"]
+    assert int(command[command.index("--threads") + 1]) >= 2
     assert not {"-Q", "--queues", "--pool", "-P"} & set(worker["command"]), "default queue only"
     for key in ["stop_grace_period", "healthcheck", "depends_on", "environment", "image"]:
         assert webhooks.get(key) == worker.get(key), key

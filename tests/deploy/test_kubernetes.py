@@ -147,15 +147,13 @@ def _command(name: str) -> list[str]:
     return container["command"]
 
 
-def test_the_webhooks_worker_runs_deliveries_in_threads_beside_the_worker():
-    """Same pods as the worker (image, configuration, security, shutdown), but consuming only
-    the `webhooks` queue in a threads pool; the worker keeps the default queue."""
+def test_the_webhooks_worker_runs_the_dispatcher_beside_the_worker():
+    """Same pods as the worker (image, configuration, security, shutdown), but running the
+    webhooks dispatcher with its threads set explicitly; the worker keeps Celery's default
+    queue."""
     command = _command(WEBHOOKS_WORKER)
-    assert command[:4] == ["celery", "-A", "superpayment", "worker"]
-    assert command[command.index("-Q") + 1] == "webhooks"
-    assert command[command.index("--pool") + 1] == "threads"
-    assert int(command[command.index("--concurrency") + 1]) >= 2
-    assert command[command.index("--hostname") + 1].startswith("webhooks@")
+    assert command[:3] == ["python", "manage.py", "webhooks_dispatch"]
+    assert int(command[command.index("--threads") + 1]) >= 2
     worker_command = _command(WORKER)
     assert not {"-Q", "--queues", "--pool", "-P"} & set(worker_command), "default queue, prefork"
 

@@ -1,11 +1,9 @@
 from __future__ import annotations
 
-import uuid
-
 import pytest
 
 from tests.helpers import committed
-from tests.webhooks.support import QueueWorker, Receiver, queue_purge
+from tests.webhooks.support import Dispatcher, Receiver
 
 
 def _wipe() -> None:
@@ -18,13 +16,8 @@ def _wipe() -> None:
 
 
 @pytest.fixture
-def webhook_queue(settings) -> str:
-    """A Celery queue of this test's own: no other worker of the session takes its tasks."""
-    queue = f"webhooks-test-{uuid.uuid4().hex[:8]}"
-    settings.WEBHOOKS_TASK_QUEUE = queue
+def private_urls(settings) -> None:
     settings.WEBHOOKS_ALLOW_PRIVATE = True
-    yield queue
-    queue_purge(queue)
 
 
 @pytest.fixture
@@ -38,13 +31,12 @@ def committed_webhooks(merchant_a):
 
 
 @pytest.fixture
-def start_worker(test_database_url, webhook_queue):
-    workers: list[QueueWorker] = []
+def start_worker(test_database_url, private_urls):
+    """Start a webhooks dispatcher process (stopped after the test)."""
+    workers: list[Dispatcher] = []
 
-    def start(concurrency: int = 2) -> QueueWorker:
-        worker = QueueWorker(
-            database_url=test_database_url, queue=webhook_queue, concurrency=concurrency
-        )
+    def start(threads: int = 2) -> Dispatcher:
+        worker = Dispatcher(database_url=test_database_url, threads=threads)
         workers.append(worker)
         return worker.start()
 

@@ -1,4 +1,4 @@
-"""A real HTTP receiver on 127.0.0.1 and Celery workers on a queue of the test's own."""
+"""A real HTTP receiver on 127.0.0.1 and the webhooks dispatcher as a real process."""
 
 from __future__ import annotations
 
@@ -6,15 +6,14 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from superpayment.celery import app as celery_app
-from tests.processes import BIN, ROOT
+from tests.processes import ROOT
 
 
 @dataclass
@@ -105,44 +104,34 @@ def wait_until(predicate: Callable[[], object], timeout: float = 60, step: float
         time.sleep(step)
 
 
-class QueueWorker:
-    """A Celery worker consuming only `queue` with the threads pool, as the product's webhooks
-    worker does, in its own process group (so a SIGKILL takes it all down, like a crashed
-    container)."""
+class Dispatcher:
+    """`manage.py webhooks_dispatch`, the product's webhooks worker, on the test database, in its
+    own process group (so a SIGKILL takes it all down, like a crashed container). It needs no
+    Redis: `extra_env` may point REDIS_URL anywhere."""
 
-    def __init__(self, *, database_url: str, queue: str, concurrency: int = 4) -> None:
+    def __init__(self, *, database_url: str, threads: int = 4, extra_env: dict | None = None):
         self.database_url = database_url
-        self.queue = queue
-        self.concurrency = concurrency
+        self.threads = threads
+        self.extra_env = extra_env or {}
         self.process: subprocess.Popen | None = None
-        self.hostname = f"webhooks-{uuid.uuid4().hex[:8]}@localhost"
 
-    def start(self, timeout: float = 60) -> QueueWorker:
+    def start(self) -> Dispatcher:
         env = {
             **os.environ,
             "DATABASE_URL": self.database_url,
-            "WEBHOOKS_TASK_QUEUE": self.queue,
             "WEBHOOKS_ALLOW_PRIVATE": "1",
+            **self.extra_env,
         }
         self.process = subprocess.Popen(
-            [str(BIN / "celery"), "-A", "superpayment", "worker", "-l", "warning"]
-            + ["--pool", "threads", "--concurrency", str(self.concurrency)]
-            + ["--hostname", self.hostname]
-            + ["-Q", self.queue, "--without-gossip", "--without-mingle", "--without-heartbeat"],
+            [sys.executable, "manage.py", "webhooks_dispatch", "--threads", str(self.threads)],
             env=env,
             cwd=ROOT,
             start_new_session=True,
         )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"celery worker exited with {self.process.returncode}")
-            if celery_app.control.ping(destination=[self.hostname], timeout=0.5):
-                return self
-        raise RuntimeError("celery worker did not answer a ping in time")
+        return self
 
     def kill(self) -> None:
-        """SIGKILL the worker and its pool processes: no clean-up, no acknowledgement."""
+        """SIGKILL the dispatcher and its threads: no clean-up, nothing recorded."""
         if self.process and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
@@ -151,12 +140,6 @@ class QueueWorker:
         if self.process and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
-                self.process.wait(20)
+                self.process.wait(30)
             except subprocess.TimeoutExpired:
                 self.kill()
-
-
-def queue_purge(queue: str) -> int:
-    """Drop every message waiting in `queue` (a Redis that lost its data)."""
-    with celery_app.connection_for_write() as conn:
-        return conn.default_channel.queue_purge(queue) or 0

@@ -1,4 +1,4 @@
-"""Delivery end to end: a real receiver on 127.0.0.1, real Celery workers, the sweeper."""
+"""Delivery end to end: a real receiver on 127.0.0.1 and the real dispatcher process."""
 
 from __future__ import annotations
 
@@ -11,12 +11,11 @@ from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
 
 from tests.helpers import committed
-from tests.webhooks.support import Reply, queue_purge, wait_until
+from tests.webhooks.support import Reply, wait_until
 from webhooks.endpoints import endpoint_create
 from webhooks.models import Delivery, DeliveryAttempt, Event, WebhookEndpoint
 from webhooks.queue.models import DueDelivery
 from webhooks.services import event_record
-from webhooks.tasks import sweep
 
 pytestmark = pytest.mark.django_db
 
@@ -69,9 +68,7 @@ def _queue_shift(merchant, **fields) -> None:
     committed(lambda: DueDelivery.objects.filter(schema_name=merchant.schema_name).update(**fields))
 
 
-def test_event_is_delivered_signed_and_verifiable(
-    committed_webhooks, receiver, start_worker, webhook_queue
-):
+def test_event_is_delivered_signed_and_verifiable(committed_webhooks, receiver, start_worker):
     merchant = committed_webhooks
     endpoint = _endpoint(merchant, receiver.url + "/hooks")
     start_worker()
@@ -103,19 +100,16 @@ def test_event_is_delivered_signed_and_verifiable(
     assert _queue_rows(merchant) == []
 
 
-def test_lost_messages_are_delivered_by_the_sweeper_once_a_worker_starts(
-    committed_webhooks, receiver, start_worker, webhook_queue
+def test_events_committed_while_no_dispatcher_ran_are_delivered_once_one_starts(
+    committed_webhooks, receiver, start_worker
 ):
     merchant = committed_webhooks
     _endpoint(merchant, receiver.url + "/hooks")
+    # Their notifications went to no one: only the due rows remain.
     events = [_record(merchant, {**PAYMENT, "id": f"pay_{n:04d}"}) for n in range(20)]
-    # No worker ran; now Redis loses every message (its data, a restart without persistence).
-    assert queue_purge(webhook_queue) == 20
-    _queue_shift(merchant, enqueued_at=timezone.now() - timedelta(minutes=5))
     assert len(_queue_rows(merchant)) == 20
 
     start_worker()
-    sweep.apply_async(queue=webhook_queue)
 
     requests = receiver.wait_for(20)
     assert sorted(r.headers["webhook-id"] for r in requests) == sorted(e.public_id for e in events)
@@ -125,7 +119,7 @@ def test_lost_messages_are_delivered_by_the_sweeper_once_a_worker_starts(
 
 
 def test_worker_killed_mid_delivery_delivers_after_restart_with_the_same_id(
-    committed_webhooks, receiver, start_worker, webhook_queue
+    committed_webhooks, receiver, start_worker
 ):
     merchant = committed_webhooks
     endpoint = _endpoint(merchant, receiver.url + "/hooks")
@@ -143,7 +137,6 @@ def test_worker_killed_mid_delivery_delivers_after_restart_with_the_same_id(
     _queue_shift(merchant, leased_until=timezone.now() - timedelta(seconds=1), enqueued_at=None)
 
     start_worker()
-    sweep.apply_async(queue=webhook_queue)
 
     first, second = receiver.wait_for(2)
     assert first.headers["webhook-id"] == second.headers["webhook-id"] == event.public_id
@@ -156,7 +149,7 @@ def test_worker_killed_mid_delivery_delivers_after_restart_with_the_same_id(
 
 
 def test_failing_receiver_is_retried_and_delivered_once_it_recovers(
-    committed_webhooks, receiver, start_worker, webhook_queue
+    committed_webhooks, receiver, start_worker
 ):
     merchant = committed_webhooks
     _endpoint(merchant, receiver.url + "/hooks")
@@ -176,7 +169,6 @@ def test_failing_receiver_is_retried_and_delivered_once_it_recovers(
 
     # Five seconds pass.
     _queue_shift(merchant, due_at=timezone.now() - timedelta(seconds=1))
-    sweep.apply_async(queue=webhook_queue)
 
     first, second = receiver.wait_for(2)
     assert first.headers["webhook-id"] == second.headers["webhook-id"] == event.public_id
@@ -212,9 +204,7 @@ def test_410_gone_disables_the_endpoint(committed_webhooks, receiver, start_work
     assert _queue_rows(merchant) == []
 
 
-def test_a_redirect_is_a_failure_and_is_never_followed(
-    committed_webhooks, receiver, start_worker, webhook_queue
-):
+def test_a_redirect_is_a_failure_and_is_never_followed(committed_webhooks, receiver, start_worker):
     merchant = committed_webhooks
     _endpoint(merchant, receiver.url + "/hooks")
     receiver.default = Reply(status=302, headers={"Location": receiver.url + "/internal"})

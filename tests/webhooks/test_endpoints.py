@@ -195,17 +195,20 @@ def test_subscriptions_are_checked(endpoint):
     assert updated.version == 2
 
 
-def test_lease_blocks_a_second_worker(endpoint, merchant_a):
+def test_a_claimed_delivery_is_not_claimed_again_until_its_claim_lapses(endpoint, merchant_a):
     delivery = _one_delivery(endpoint)
-    now = timezone.now()
-    assert delivery_module._lease(
-        schema_name=merchant_a.schema_name, delivery_id=delivery.pk, now=now
-    )
-    assert not delivery_module._lease(
-        schema_name=merchant_a.schema_name, delivery_id=delivery.pk, now=now
-    )
-    assert delivery_module._lease(
-        schema_name=merchant_a.schema_name,
-        delivery_id=delivery.pk,
-        now=now + delivery_module.LEASE + timedelta(seconds=1),
-    )
+    mine = (merchant_a.schema_name, delivery.pk)
+    queued = DueDelivery.objects.filter(schema_name=merchant_a.schema_name, delivery_id=delivery.pk)
+
+    assert mine in delivery_module.due_deliveries_claim(limit=10)
+    assert mine not in delivery_module.due_deliveries_claim(limit=10)  # a thread has it
+    # No thread leased it in time (its dispatcher died between claim and attempt).
+    lapsed = timezone.now() - delivery_module.REENQUEUE_AFTER - timedelta(seconds=1)
+    queued.update(enqueued_at=lapsed)
+    assert mine in delivery_module.due_deliveries_claim(limit=10)
+    # Leased for an attempt in flight: not claimed, whatever its claim time.
+    queued.update(enqueued_at=None, leased_until=timezone.now() + delivery_module.LEASE)
+    assert mine not in delivery_module.due_deliveries_claim(limit=10)
+    queued.update(leased_until=None, due_at=timezone.now() + timedelta(seconds=30))
+    assert mine not in delivery_module.due_deliveries_claim(limit=10)  # not due yet
+    assert delivery_module.next_due_at() <= queued.get().due_at
