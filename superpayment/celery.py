@@ -8,7 +8,10 @@ from collections.abc import Callable
 from typing import Any
 
 import structlog
-from celery import Celery, signals
+from celery import Celery, bootsteps, signals
+from celery.beat import PersistentScheduler
+
+from superpayment import heartbeat
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "superpayment.settings")
 
@@ -67,3 +70,43 @@ def reset_task_context(**_: Any) -> None:
 @signals.setup_logging.connect
 def use_django_logging(**_: Any) -> None:
     """Keep the structured logging configured by the settings instead of Celery's own."""
+
+
+class WorkerHeartbeat(bootsteps.StartStopStep):
+    """Touches HEARTBEAT_FILE from the worker's timer. With the Redis transport the timer is
+    driven by the worker's event loop (not a thread of its own), so a hung loop stops the beats;
+    the liveness probe (superpayment/heartbeat.py) then fails."""
+
+    requires = {"celery.worker.components:Timer"}
+
+    def __init__(self, parent: Any, **kwargs: Any) -> None:
+        super().__init__(parent, **kwargs)
+        self.path = heartbeat.heartbeat_path()
+        self.timer_entry = None
+
+    def start(self, parent: Any) -> None:
+        if self.path is not None:
+            heartbeat.touch(self.path)
+            self.timer_entry = parent.timer.call_repeatedly(
+                heartbeat.INTERVAL_SECONDS, heartbeat.touch, (self.path,), priority=10
+            )
+
+    def stop(self, parent: Any) -> None:
+        if self.timer_entry is not None:
+            self.timer_entry.cancel()
+        if self.path is not None:
+            self.path.unlink(missing_ok=True)  # a stopped worker is not alive
+
+
+app.steps["worker"].add(WorkerHeartbeat)
+
+
+class HeartbeatScheduler(PersistentScheduler):
+    """Celery's default beat scheduler, touching HEARTBEAT_FILE on every tick of its loop.
+    CELERY_BEAT_MAX_LOOP_INTERVAL keeps ticks well inside the probe's maximum age."""
+
+    def tick(self, *args: Any, **kwargs: Any) -> float:
+        path = heartbeat.heartbeat_path()
+        if path is not None:
+            heartbeat.touch(path)
+        return super().tick(*args, **kwargs)

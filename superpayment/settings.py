@@ -239,6 +239,9 @@ CELERY_TASK_TIME_LIMIT = 15 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 14 * 60
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Beat's scheduler touches HEARTBEAT_FILE each tick (its liveness probe); ticks at least every 10 s.
+CELERY_BEAT_SCHEDULER = "superpayment.celery:HeartbeatScheduler"
+CELERY_BEAT_MAX_LOOP_INTERVAL = 10
 CELERY_BEAT_SCHEDULE = {
     "billing-invoice-run-monthly": {
         "task": "billing.tasks.invoice_run_previous_month",

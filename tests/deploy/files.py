@@ -214,6 +214,11 @@ def declared_commands() -> list[DeclaredCommand]:
             pre_stop = container.get("lifecycle", {}).get("preStop", {}).get("exec")
             if pre_stop:
                 commands.append(DeclaredCommand(f"{manifest} preStop", _argv(pre_stop["command"])))
+            for probe in ["startupProbe", "readinessProbe", "livenessProbe"]:
+                probe_exec = container.get(probe, {}).get("exec")
+                if probe_exec:
+                    origin = f"{manifest} {probe}"
+                    commands.append(DeclaredCommand(origin, _argv(probe_exec["command"]), env))
 
     for name, service in compose_app_services().items():
         env = {**base_env, **compose_environment(service)}
