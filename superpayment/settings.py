@@ -109,6 +109,7 @@ SHARED_APPS = [
     "drf_spectacular_sidecar",
     "billing",
     "webhooks.queue",  # the public due-delivery queue; webhooks itself is a tenant app
+    "django_prometheus",
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",
@@ -131,6 +132,8 @@ TENANT_LIMIT_SET_CALLS = True
 TENANT_DOMAIN_SUFFIX = env_str("TENANT_DOMAIN_SUFFIX", "merchants.superpayment.localhost")
 
 MIDDLEWARE = [
+    "superpayment.metrics.MetricsMiddleware",  # GET /metrics, before Host validation
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "superpayment.logs.RequestContextMiddleware",
     "tenants.middleware.PublicSchemaMiddleware",
     "superpayment.api.middleware.JsonErrorMiddleware",  # /v1, widget, frame: never HTML
@@ -143,6 +146,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "superpayment.urls"
@@ -271,6 +275,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 3600.0,
     },
 }
+
+# --- metrics ----------------------------------------------------------------------------------
+# GET /metrics (Prometheus) needs "Authorization: Bearer <METRICS_TOKEN>"; unset, it answers 404.
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+# Migrations per database as metrics would query every database at each start: off.
+PROMETHEUS_EXPORT_MIGRATIONS = False
 
 # --- webhooks ---------------------------------------------------------------------------------
 # On: webhook URLs may be http:// and reach private, loopback and link-local addresses (local
