@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import tempfile
 from collections.abc import Callable
 from typing import Any
 
@@ -14,6 +15,10 @@ from celery.beat import PersistentScheduler
 from superpayment import heartbeat
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "superpayment.settings")
+# A worker serving metrics (METRICS_PORT) sums its pool processes' values through files: the
+# folder must be named before prometheus_client is first imported (superpayment.metrics).
+if os.environ.get("METRICS_PORT") and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="sp-worker-metrics-")
 
 app = Celery("superpayment")
 app.config_from_object("django.conf:settings", namespace="CELERY")
@@ -110,3 +115,13 @@ class HeartbeatScheduler(PersistentScheduler):
         if path is not None:
             heartbeat.touch(path)
         return super().tick(*args, **kwargs)
+
+
+@signals.worker_ready.connect
+def serve_worker_metrics(**_: Any) -> None:
+    """METRICS_PORT set: this worker's metrics (webhook deliveries among them) on that port."""
+    port = os.environ.get("METRICS_PORT")
+    if port:
+        from superpayment.metrics import worker_metrics_serve
+
+        worker_metrics_serve(int(port))

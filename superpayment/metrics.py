@@ -62,8 +62,10 @@ REDIS_TIMEOUT_SECONDS = 0.5
 
 
 def _outcome_of(exc: BaseException) -> str:
-    code = getattr(exc, "code", None)
-    return str(getattr(code, "value", code)) if code is not None else "error"
+    """A domain refusal's code (a bounded set of label values), else "error"."""
+    from superpayment.errors import DomainError
+
+    return str(getattr(exc.code, "value", exc.code)) if isinstance(exc, DomainError) else "error"
 
 
 def count_outcome(counter: Counter, latency: Histogram | None = None) -> Callable[[F], F]:

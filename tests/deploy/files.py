@@ -24,6 +24,9 @@ DOCKERIGNORE = ROOT / ".dockerignore"
 KUSTOMIZATION = "kustomization.yaml"
 # The kustomizations a release applies: the migration job first, then the app.
 K8S_ROOTS = [K8S / "migrate", K8S]
+# Applied on its own, where the Prometheus Operator's CRDs are installed.
+K8S_MONITORING = K8S / "monitoring"
+MONITORING_KINDS = {"ServiceMonitor", "PodMonitor", "PrometheusRule"}
 WORKLOAD_KINDS = {"Deployment", "Job", "StatefulSet", "DaemonSet"}
 APP_IMAGE = "superpayment"
 

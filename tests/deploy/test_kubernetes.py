@@ -14,12 +14,14 @@ from tests.deploy.files import one, pod_labels, pod_spec
 # The oldest Kubernetes minor version the manifests must run on (EKS standard support).
 KUBERNETES_VERSION = "1.31"
 MANIFESTS = files.manifests()
+# The Prometheus Operator's kinds are CRDs, outside the Kubernetes schemas: test_monitoring.py.
+CORE_MANIFESTS = [m for m in MANIFESTS if m.kind not in files.MONITORING_KINDS]
 SECRET_NAME = "superpayment-secrets"
 WEB, WORKER, BEAT = "superpayment-web", "superpayment-worker", "superpayment-beat"
 WEBHOOKS_WORKER = "superpayment-webhooks-worker"
 
 
-@pytest.mark.parametrize("manifest", MANIFESTS, ids=str)
+@pytest.mark.parametrize("manifest", CORE_MANIFESTS, ids=str)
 def test_manifest_validates_strictly_against_the_kubernetes_schema(manifest):
     kubernetes_validate.validate(manifest.doc, KUBERNETES_VERSION, strict=True)
 
@@ -43,8 +45,10 @@ def test_every_manifest_belongs_to_exactly_one_release_step():
         assert path.exists(), path
     shared = migrate & app
     assert all(path.parent.name == "base" for path in shared)
+    monitoring = set(files.kustomization_resources(files.K8S_MONITORING))
+    assert not monitoring & (migrate | app), "monitoring is applied on its own"
     manifest_files = {m.path.resolve() for m in files.manifests()}
-    assert migrate | app == manifest_files
+    assert migrate | app | monitoring == manifest_files
     assert {m.path.resolve() for m in files.by_kind("Job")} <= migrate - app
     images = set()
     for root in files.K8S_ROOTS:

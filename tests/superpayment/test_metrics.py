@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 import os
 import subprocess
+import time
 import urllib.request
 
 import pytest
@@ -207,3 +208,42 @@ def test_gunicorn_workers_are_summed_across_processes(test_database_url, tmp_pat
     assert served == 10
     pids = {path.name.rsplit("_", 1)[1] for path in (tmp_path / "metrics").glob("counter_*.db")}
     assert len(pids) >= 4
+
+
+@pytest.mark.django_db
+def test_a_celery_worker_serves_its_delivery_outcomes_on_its_metrics_port(
+    merchant_a, test_database_url
+):
+    """Webhook deliveries are attempted in the webhooks worker, not in web: the worker serves
+    its own counters on METRICS_PORT."""
+    from superpayment.celery import app as celery_app
+
+    queue = f"metrics-worker-{os.getpid()}"
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": test_database_url, "METRICS_PORT": str(port)}
+    worker = subprocess.Popen(
+        [str(BIN / "celery"), "-A", "superpayment", "worker", "-l", "warning", "-Q", queue]
+        + ["--pool", "threads", "--concurrency", "2", "--without-gossip", "--without-mingle"]
+        + ["--without-heartbeat", "--hostname", f"{queue}@localhost"],
+        env=env,
+        cwd=ROOT,
+    )
+    try:
+        wait_for_port(port, timeout=60, proc=worker)
+        for delivery_id in (987_654_321, 987_654_322):
+            celery_app.send_task(
+                "webhooks.tasks.deliver", args=[merchant_a.schema_name, delivery_id], queue=queue
+            )
+
+        def skipped() -> float:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
+                found = samples(response.read().decode())
+            return value(found, "superpayment_webhook_deliveries_total", outcome="skipped")
+
+        while skipped() < 2:
+            assert worker.poll() is None
+            time.sleep(0.2)
+        assert skipped() == 2
+    finally:
+        worker.terminate()
+        worker.wait(30)
