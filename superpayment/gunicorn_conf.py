@@ -2,6 +2,7 @@
 
 import multiprocessing
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -27,6 +28,8 @@ def _metrics_folder() -> str:
     PROMETHEUS_MULTIPROC_DIR and a scrape of any worker sums them. Set before the app (and so
     prometheus_client) is loaded; emptied at each start, as prometheus_client requires."""
     folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(prefix="sp-metrics-")
+    if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+        _created.append(folder)
     Path(folder).mkdir(parents=True, exist_ok=True)
     for stale in Path(folder).glob("*.db"):
         stale.unlink()
@@ -34,7 +37,13 @@ def _metrics_folder() -> str:
     return folder
 
 
+_created: list[str] = []  # the folder made here, removed when gunicorn exits
 _metrics_folder()
+
+
+def on_exit(_server) -> None:
+    for folder in _created:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def child_exit(_server, worker) -> None:

@@ -13,6 +13,7 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -163,10 +164,18 @@ class Supervisor:
                 self._start(watched)
 
     def stop_all(self) -> None:
-        """Stop every child, the last started first (servers outlive the programs using them)."""
-        for watched in reversed(self._watched):
+        """Stop every child: the programs all at once, then the embedded servers they use, the
+        last started first."""
+        for watched in self._watched:
             watched.restart_at = None
+        programs = [w for w in self._watched if not isinstance(w.child, EmbeddedServer)]
+        servers = [w for w in self._watched if isinstance(w.child, EmbeddedServer)]
+        if programs:
+            with ThreadPoolExecutor(max_workers=len(programs)) as pool:
+                list(pool.map(lambda watched: watched.child.stop(), programs))
+        for watched in reversed(servers):
             watched.child.stop()
+        for watched in self._watched:
             watched.pid = None
         self._write_status()
 
