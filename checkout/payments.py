@@ -29,6 +29,7 @@ from checkout.errors import CheckoutError, CheckoutErrorCode
 from checkout.models import CheckoutSession, Payment, RememberedVoucher, payment_public_id_new
 from checkout.objects import payment_object
 from checkout.sessions import order_assert_unpaid, session_assert_open
+from superpayment import metrics
 from superpayment.errors import violated_constraint
 from superpayment.prepared import (
     model_columns,
@@ -274,6 +275,7 @@ def _holds_release_unpayable(session_id: str) -> None:
         voucher_holds_release(holders=[session_id])
 
 
+@metrics.count_outcome(metrics.PAYMENTS, latency=metrics.CONFIRM_SECONDS)
 def checkout_session_confirm(
     *,
     merchant: Merchant,

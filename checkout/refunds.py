@@ -32,6 +32,7 @@ from checkout.refund_errors import RefundError, RefundErrorCode
 from checkout.refund_models import Refund, refund_public_id_new
 from checkout.refund_objects import payment_with_refunds_object, refund_object
 from checkout.refund_selectors import payment_amount_refunded
+from superpayment import metrics
 from superpayment.money import amount_format
 from tenants.audit import ActorType, AuditAction, audit_record
 from tenants.models import ApiKey, Merchant
@@ -148,6 +149,7 @@ def _merchant_of_schema() -> Merchant:
     return Merchant.objects.get(schema_name=connection.schema_name)
 
 
+@metrics.count_outcome(metrics.REFUNDS)  # outside the transaction: counted once it ends
 @transaction.atomic
 def payment_refund(
     *,

@@ -7,6 +7,7 @@ on 127.0.0.1 only, on a free port picked at each start so two checkouts never co
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import importlib.util
 import os
@@ -48,6 +49,25 @@ def die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
+def stop_process_group(process: subprocess.Popen, sig: int, grace: float) -> None:
+    """Send `sig` to a child started in its own session, then SIGKILL whatever of its group is
+    left after `grace` seconds: nothing it forked (pool processes, backends) outlives it."""
+    if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            process.send_signal(sig)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(grace)
+    kill_process_group(process)
+
+
+def kill_process_group(process: subprocess.Popen) -> None:
+    """SIGKILL every process left in the child's group (the group id is the child's pid)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(10)
+
+
 def wait_for_port(port: int, timeout: float, proc: subprocess.Popen | None = None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -63,12 +83,13 @@ def wait_for_port(port: int, timeout: float, proc: subprocess.Popen | None = Non
 
 @dataclass
 class EmbeddedPostgres:
-    """A PostgreSQL cluster in `datadir`, started with pg_ctl and stopped with pg_ctl."""
+    """A PostgreSQL cluster in `datadir`, its server a child process of ours."""
 
     datadir: Path
     port: int = field(default_factory=free_port)
     database: str = "superpayment"
     settings: dict[str, str] = field(default_factory=dict)
+    process: subprocess.Popen | None = None
 
     def __post_init__(self) -> None:
         self.datadir = Path(self.datadir).resolve()
@@ -110,6 +131,8 @@ class EmbeddedPostgres:
         return str(self.bindir / name)
 
     def start(self) -> None:
+        """Start the server in the foreground of a child process, so its death is seen (and a
+        supervisor can start it again on the same port and data folder)."""
         self.datadir.mkdir(parents=True, exist_ok=True)
         as_user = self._run_as()
         if not (self.datadir / "PG_VERSION").exists():
@@ -120,22 +143,36 @@ class EmbeddedPostgres:
                 capture_output=True,
                 **as_user,
             )
-        self.stop(quiet=True)  # a stale server from a killed launcher holds the data folder
-        options = [f"-c port={self.port}", "-c listen_addresses=127.0.0.1"]
-        options += ["-c unix_socket_directories=''"]  # TCP only: socket paths have length limits
-        options += [f"-c {key}={value}" for key, value in self.settings.items()]
-        result = subprocess.run(
-            [self._bin("pg_ctl"), "-D", str(self.datadir), "-l", str(self.datadir / "server.log")]
-            + ["-w", "-t", "60", "-o", " ".join(options), "start"],
-            capture_output=True,
-            text=True,
-            **as_user,
-        )
-        if result.returncode != 0:
-            log = self.datadir / "server.log"
-            tail = log.read_text()[-2000:] if log.exists() else ""
-            raise EmbeddedUnavailable(f"PostgreSQL did not start: {result.stderr}\n{tail}")
+        self._stop_stale_server()
+        options = [f"port={self.port}", "listen_addresses=127.0.0.1"]
+        options += ["unix_socket_directories="]  # TCP only: socket paths have length limits
+        options += [f"{key}={value}" for key, value in self.settings.items()]
+        log_path = self.datadir / "server.log"
+        with open(log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                [self._bin("postgres"), "-D", str(self.datadir)]
+                + [arg for option in options for arg in ("-c", option)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=die_with_parent,
+                **as_user,
+            )
+        deadline = time.monotonic() + 60
+        while not self.accepts_connections():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                tail = log_path.read_text(errors="replace")[-2000:]
+                raise EmbeddedUnavailable(f"PostgreSQL did not start:\n{tail}")
+            time.sleep(0.1)
         self.create_database(self.database)
+
+    def accepts_connections(self) -> bool:
+        result = subprocess.run(
+            [self._bin("pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(self.port), "-t", "1"],
+            check=False,
+        )
+        return result.returncode == 0
 
     def create_database(self, name: str) -> None:
         query = f"SELECT 1 FROM pg_database WHERE datname = '{name}'"  # noqa: S608 - our own name
@@ -153,15 +190,20 @@ class EmbeddedPostgres:
         )
         return result.stdout
 
-    def stop(self, quiet: bool = False) -> None:
-        if not (self.datadir / "postmaster.pid").exists():
-            return
-        subprocess.run(
-            [self._bin("pg_ctl"), "-D", str(self.datadir), "-m", "fast", "-w", "stop"],
-            capture_output=quiet,
-            check=False,
-            **self._run_as(),
-        )
+    def stop(self) -> None:
+        """Fast shutdown (SIGINT): open sessions are cut, the data is kept."""
+        if self.process is not None:
+            stop_process_group(self.process, signal.SIGINT, grace=30)
+
+    def _stop_stale_server(self) -> None:
+        """A server left by a launcher killed before it could stop it holds the data folder."""
+        if (self.datadir / "postmaster.pid").exists():
+            subprocess.run(
+                [self._bin("pg_ctl"), "-D", str(self.datadir), "-m", "fast", "-w", "stop"],
+                capture_output=True,
+                check=False,
+                **self._run_as(),
+            )
 
 
 @dataclass
@@ -193,17 +235,15 @@ class EmbeddedRedis:
             + ["--dir", str(self.datadir), "--daemonize", "no", *persistence],
             stdout=log,
             stderr=subprocess.STDOUT,
+            start_new_session=True,
             preexec_fn=die_with_parent,
         )
+        log.close()  # the child holds its own copy
         try:
             wait_for_port(self.port, timeout=20, proc=self.process)
         except EmbeddedUnavailable as exc:
             raise EmbeddedUnavailable(f"Redis did not start: {exc}") from exc
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
+        if self.process is not None:
+            stop_process_group(self.process, signal.SIGTERM, grace=10)

@@ -25,8 +25,8 @@ from superpayment.embedded import (
     EmbeddedPostgres,
     EmbeddedRedis,
     EmbeddedUnavailable,
-    die_with_parent,
 )
+from superpayment.supervisor import EmbeddedServer, Program, Supervisor
 
 ROOT = Path(__file__).resolve().parent.parent
 VAR = Path(os.environ.get("SUPERPAYMENT_VAR_DIR", ROOT / ".var"))
@@ -99,36 +99,10 @@ def single_instance(lock_path: Path) -> Iterator[None]:
         handle.close()
 
 
-def spawn(name: str, argv: list[str], env: dict[str, str]) -> subprocess.Popen:
-    say(f"starting {name}: {' '.join(argv)}")
-    return subprocess.Popen(argv, env=env, cwd=ROOT, preexec_fn=die_with_parent)
-
-
-def stop_all(processes: dict[str, subprocess.Popen], grace: float = 20.0) -> None:
-    for process in processes.values():
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + grace
-    for name, process in processes.items():
-        try:
-            process.wait(max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            say(f"{name} did not stop in {grace:.0f}s; killing it")
-            process.kill()
-            process.wait()
-
-
-def wait_healthy(url: str, timeout: float, processes: dict[str, subprocess.Popen]) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for name, process in processes.items():
-            if process.poll() is not None:
-                raise RuntimeError(f"{name} exited with code {process.returncode} while starting")
-        with suppress(OSError), urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310
-            if response.status == 200:
-                return
-        time.sleep(0.3)
-    raise RuntimeError(f"{url} did not answer 200 within {timeout:.0f}s")
+def healthy(url: str) -> bool:
+    with suppress(OSError), urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310
+        return response.status == 200
+    return False
 
 
 def port_is_free(port: int) -> bool:
@@ -149,67 +123,116 @@ def command_run() -> int:
         if not port_is_free(port):
             say(f"Port {port} is taken by another program. Free it, or: PORT=8001 make run")
             return 1
-        with services(VAR, RUN_PG_SETTINGS, persistent=True) as service_env:
-            env = {**os.environ, **service_env}
-            run_env = VAR / "run.env"  # lets `make manage` reach the running servers
-            run_env.write_text("".join(f"{k}={v}\n" for k, v in service_env.items()))
-            env.setdefault("DJANGO_ENV", "development")
-            env.setdefault("WEBHOOKS_ALLOW_PRIVATE", "1")
-            env.setdefault("PUBLIC_BASE_URL", f"http://127.0.0.1:{port}")
+        return run_product(VAR, port)
+
+
+class StopRequest:
+    """Set by SIGINT (Ctrl-C) or SIGTERM: the launcher then stops every child and returns."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        signal.signal(signal.SIGINT, self._request)
+        signal.signal(signal.SIGTERM, self._request)
+
+    def _request(self, _signum: int, _frame: object) -> None:
+        self.requested = True
+
+
+def run_product(folder: Path, port: int, prepare: bool = True) -> int:
+    """Start the servers, prepare the database (`prepare`), start the product and supervise it
+    all until Ctrl-C; every child that dies is restarted (superpayment.supervisor)."""
+    stop = StopRequest()
+    supervisor = Supervisor(say=say, status_file=folder / "run.children.json")
+    run_env = folder / "run.env"  # lets `make manage` reach the running servers
+    try:
+        service_env = start_services(supervisor, folder, RUN_PG_SETTINGS)
+        env = {**os.environ, **service_env}
+        run_env.write_text("".join(f"{k}={v}\n" for k, v in service_env.items()))
+        env.setdefault("DJANGO_ENV", "development")
+        env.setdefault("WEBHOOKS_ALLOW_PRIVATE", "1")
+        env.setdefault("PUBLIC_BASE_URL", f"http://127.0.0.1:{port}")
+        if prepare and not stop.requested:
             say("migrating the database and preparing the demo merchant")
-            subprocess.run(
-                [PYTHON, "manage.py", "setup_platform", "--demo"], env=env, cwd=ROOT, check=True
-            )
-            processes = start_product(env, port)
-            try:
-                return supervise(processes, port)
-            finally:
-                run_env.unlink(missing_ok=True)
+            setup_argv = [PYTHON, "manage.py", "setup_platform", "--demo"]
+            setup = subprocess.run(setup_argv, env=env, cwd=ROOT, check=False)
+            if setup.returncode != 0:
+                say(f"preparing the database failed (exit code {setup.returncode})")
+                return 1
+        for program in product_programs(env, port, folder):
+            if not stop.requested:
+                supervisor.add(program)
+        return watch(supervisor, port, stop)
+    finally:
+        say("stopping everything")
+        supervisor.stop_all()
+        run_env.unlink(missing_ok=True)
+        say(f"stopped; data is kept in {folder} for the next run")
 
 
-def start_product(env: dict[str, str], port: int) -> dict[str, subprocess.Popen]:
+def start_services(supervisor: Supervisor, folder: Path, pg_settings: dict[str, str]) -> dict:
+    """Embedded PostgreSQL and Redis for what DATABASE_URL / REDIS_URL do not name, supervised
+    (restarted on the same port and data folder); returns the environment pointing at them."""
+    env: dict[str, str] = {}
+    try:
+        if not os.environ.get("DATABASE_URL"):
+            postgres = EmbeddedPostgres(folder / "postgres", settings=pg_settings)
+            supervisor.add(EmbeddedServer("postgres", postgres), first_start_may_fail=False)
+            env["DATABASE_URL"] = postgres.url
+            env["PGBIN"] = str(postgres.bindir)
+        if not os.environ.get("REDIS_URL"):
+            redis = EmbeddedRedis(folder / "redis", persistent=True)
+            supervisor.add(EmbeddedServer("redis", redis), first_start_may_fail=False)
+            env["REDIS_URL"] = redis.url
+    except EmbeddedUnavailable as exc:
+        say(f"The embedded database servers cannot start on this machine: {exc}")
+        say(UNSUPPORTED_HELP)
+        raise SystemExit(2) from exc
+    return env
+
+
+def product_programs(env: dict[str, str], port: int, folder: Path) -> list[Program]:
+    """The product's processes, in start order. Each entry is supervised the same way."""
     bin_dir = Path(PYTHON).parent
-    return {
-        "web": spawn(
+
+    def program(name: str, argv: list[str]) -> Program:
+        return Program(name=name, argv=argv, env=env, cwd=ROOT)
+
+    return [
+        program(
             "web",
             [str(bin_dir / "gunicorn"), "superpayment.wsgi:application"]
             + ["-c", "superpayment/gunicorn_conf.py", "--bind", f"127.0.0.1:{port}"],
-            env,
         ),
-        "worker": spawn(
+        program(
             "worker",
             [str(bin_dir / "celery"), "-A", "superpayment", "worker", "-l", "info"]
             + ["--concurrency", env.get("CELERY_CONCURRENCY", "2")],
-            env,
         ),
         # Webhook deliveries, from the PostgreSQL outbox (LISTEN/NOTIFY): no Redis involved.
-        "webhooks": spawn("webhooks", [PYTHON, "manage.py", "webhooks_dispatch"], env),
-        "beat": spawn(
+        program("webhooks", [PYTHON, "manage.py", "webhooks_dispatch"]),
+        program(
             "beat",
             [str(bin_dir / "celery"), "-A", "superpayment", "beat", "-l", "info"]
-            + ["--schedule", str(VAR / "celerybeat-schedule")],
-            env,
+            + ["--schedule", str(folder / "celerybeat-schedule")],
         ),
-    }
+    ]
 
 
-def supervise(processes: dict[str, subprocess.Popen], port: int) -> int:
-    stopping = False
-
-    def request_stop(signum: int, _frame: object) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGINT, request_stop)
-    signal.signal(signal.SIGTERM, request_stop)
+def watch(supervisor: Supervisor, port: int, stop: StopRequest) -> int:
     base = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(f"{base}/healthz", 60, processes)
-    except RuntimeError as exc:
-        say(str(exc))
-        stop_all(processes)
-        return 1
-    say("SuperPayment is running. Ctrl-C stops everything.")
+    announced, next_check = False, 0.0
+    while not stop.requested:
+        supervisor.tick()
+        if not announced and time.monotonic() >= next_check:
+            announced, next_check = healthy(f"{base}/healthz"), time.monotonic() + 1
+            if announced:
+                announce(base)
+        time.sleep(0.2)
+    return 0
+
+
+def announce(base: str) -> None:
+    say("SuperPayment is running. A process that dies is restarted; Ctrl-C stops everything.")
     say(f"  home page      {base}/")
     say(f"  health         {base}/healthz   readiness {base}/readyz")
     say(f"  portal         {base}/dashboard/")
@@ -220,17 +243,6 @@ def supervise(processes: dict[str, subprocess.Popen], port: int) -> int:
     say(f"  demo shop      {base}/demo/shop/   (demo voucher codes printed above)")
     say(f"  emails         printed here and kept in {VAR / 'mail'}")
     say(f"  data and logs  {VAR}")
-    exit_code = 0
-    while not stopping:
-        for name, process in processes.items():
-            if process.poll() is not None:
-                say(f"{name} exited with code {process.returncode}; stopping the rest")
-                stopping, exit_code = True, 1
-        time.sleep(0.5)
-    say("stopping web, worker and beat")
-    stop_all(processes)
-    say("stopped; data is kept in .var/ for the next run")
-    return exit_code
 
 
 @contextmanager

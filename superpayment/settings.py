@@ -109,6 +109,7 @@ SHARED_APPS = [
     "drf_spectacular_sidecar",
     "billing",
     "webhooks.queue",  # the public due-delivery queue; webhooks itself is a tenant app
+    "django_prometheus",
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",
@@ -131,6 +132,8 @@ TENANT_LIMIT_SET_CALLS = True
 TENANT_DOMAIN_SUFFIX = env_str("TENANT_DOMAIN_SUFFIX", "merchants.superpayment.localhost")
 
 MIDDLEWARE = [
+    "superpayment.metrics.MetricsMiddleware",  # GET /metrics, before Host validation
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "superpayment.logs.RequestContextMiddleware",
     "tenants.middleware.PublicSchemaMiddleware",
     "superpayment.api.middleware.JsonErrorMiddleware",  # /v1, widget, frame: never HTML
@@ -143,6 +146,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "superpayment.urls"
@@ -239,6 +243,9 @@ CELERY_TASK_TIME_LIMIT = 15 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 14 * 60
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Beat's scheduler touches HEARTBEAT_FILE each tick (its liveness probe); ticks at least every 10 s.
+CELERY_BEAT_SCHEDULER = "superpayment.celery:HeartbeatScheduler"
+CELERY_BEAT_MAX_LOOP_INTERVAL = 10
 CELERY_BEAT_SCHEDULE = {
     "billing-invoice-run-monthly": {
         "task": "billing.tasks.invoice_run_previous_month",
@@ -262,6 +269,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 3600.0,
     },
 }
+
+# --- metrics ----------------------------------------------------------------------------------
+# GET /metrics (Prometheus) needs "Authorization: Bearer <METRICS_TOKEN>"; unset, it answers 404.
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+# Migrations per database as metrics would query every database at each start: off.
+PROMETHEUS_EXPORT_MIGRATIONS = False
 
 # --- webhooks ---------------------------------------------------------------------------------
 # On: webhook URLs may be http:// and reach private, loopback and link-local addresses (local

@@ -15,6 +15,7 @@ from enum import StrEnum
 import structlog
 from django.core.cache import caches
 
+from superpayment import metrics
 from superpayment.errors import DomainError
 
 log = structlog.get_logger(__name__)
@@ -60,6 +61,7 @@ def code_attempts_check(*, scopes: dict[str, str]) -> None:
         limit = LIMITS[scope]
         if counts.get(_cache_key(scope, value), 0) >= limit.attempts:
             log.warning("voucher_code_throttled", scope=scope)
+            metrics.THROTTLE_LOCKOUTS.labels(scope=scope).inc()
             raise ThrottleError(
                 ThrottleErrorCode.CODE_ATTEMPTS_EXCEEDED,
                 "Too many wrong voucher codes. Wait a few minutes before trying again.",

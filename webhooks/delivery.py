@@ -17,6 +17,7 @@ import structlog
 from django.db import connection, transaction
 from django.utils import timezone
 
+from superpayment import metrics
 from webhooks import http
 from webhooks.events import EventType
 from webhooks.models import Delivery, DeliveryAttempt, Event, WebhookEndpoint
@@ -145,6 +146,7 @@ def _lease_load(*, schema_name: str, delivery_id: int, now) -> tuple | None:
         return cursor.fetchone()
 
 
+@metrics.count_result(metrics.WEBHOOK_DELIVERIES)
 def delivery_attempt(*, delivery_id: int) -> str:
     """Make one attempt of a delivery, if it is due and not in flight. Returns what happened."""
     schema_name = connection.schema_name

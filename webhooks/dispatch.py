@@ -24,6 +24,8 @@ import structlog
 from django.db import DatabaseError, close_old_connections, connection, transaction
 from django.utils import timezone
 
+from superpayment import heartbeat
+
 log = structlog.get_logger(__name__)
 
 CHANNEL = "webhooks_due"
@@ -93,6 +95,8 @@ class Dispatcher:
         self.inflight: set[Future] = set()
         self.stopping = threading.Event()
         self._listening_on: object = None
+        self.heartbeat = heartbeat.heartbeat_path()
+        self.last_beat = float("-inf")
 
     def stop(self, *_: object) -> None:
         self.stopping.set()
@@ -109,6 +113,7 @@ class Dispatcher:
                 except DatabaseError as exc:
                     log.warning("webhooks_dispatch_database_lost", error=str(exc)[:300])
                     self._connection_drop()
+                    self._beat()  # waiting for the database is not hanging
                     self.stopping.wait(backoff)
                     backoff = min(backoff * 2, RECONNECT_MAX_SECONDS)
                 else:
@@ -116,11 +121,21 @@ class Dispatcher:
         finally:
             self.pool.shutdown(wait=True)
             self._connection_drop()
+            if self.heartbeat is not None:
+                self.heartbeat.unlink(missing_ok=True)  # a stopped dispatcher is not alive
             log.info("webhooks_dispatch_stopped")
+
+    def _beat(self) -> None:
+        # The liveness probe's heartbeat: this loop comes round at least every poll interval.
+        now = time.monotonic()
+        if self.heartbeat is not None and now - self.last_beat >= heartbeat.INTERVAL_SECONDS / 2:
+            heartbeat.touch(self.heartbeat)
+            self.last_beat = now
 
     def _serve(self) -> None:
         """Claim and hand out until stopped; raises DatabaseError when the database is lost."""
         while not self.stopping.is_set():
+            self._beat()
             self._listen()
             free = self.threads - len(self.inflight)
             if free == 0:

@@ -24,6 +24,9 @@ DOCKERIGNORE = ROOT / ".dockerignore"
 KUSTOMIZATION = "kustomization.yaml"
 # The kustomizations a release applies: the migration job first, then the app.
 K8S_ROOTS = [K8S / "migrate", K8S]
+# Applied on its own, where the Prometheus Operator's CRDs are installed.
+K8S_MONITORING = K8S / "monitoring"
+MONITORING_KINDS = {"ServiceMonitor", "PodMonitor", "PrometheusRule"}
 WORKLOAD_KINDS = {"Deployment", "Job", "StatefulSet", "DaemonSet"}
 APP_IMAGE = "superpayment"
 
@@ -214,6 +217,11 @@ def declared_commands() -> list[DeclaredCommand]:
             pre_stop = container.get("lifecycle", {}).get("preStop", {}).get("exec")
             if pre_stop:
                 commands.append(DeclaredCommand(f"{manifest} preStop", _argv(pre_stop["command"])))
+            for probe in ["startupProbe", "readinessProbe", "livenessProbe"]:
+                probe_exec = container.get(probe, {}).get("exec")
+                if probe_exec:
+                    origin = f"{manifest} {probe}"
+                    commands.append(DeclaredCommand(origin, _argv(probe_exec["command"]), env))
 
     for name, service in compose_app_services().items():
         env = {**base_env, **compose_environment(service)}

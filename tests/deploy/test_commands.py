@@ -101,6 +101,17 @@ def _check_python_module(command: DeclaredCommand) -> None:
     assert importlib.util.find_spec(module) is not None, f"{command}: no module {module!r}"
 
 
+def _check_python_script(command: DeclaredCommand, tmp_path) -> None:
+    """`python path/to/script.py ARGS` (the heartbeat probe): the file is in the repository and
+    runs with these arguments. Run on a heartbeat that is absent, it must say so (exit 1), not
+    stop at its arguments (argparse's exit 2)."""
+    script = ROOT / command.argv[1]
+    assert script.is_file(), f"{command}: no file {command.argv[1]}"
+    env = {**command.env, "HEARTBEAT_FILE": str(tmp_path / "absent")}
+    result = _run([sys.executable, str(script), *command.argv[2:]], env, tmp_path)
+    assert result.returncode == 1 and "does not exist" in result.stderr, f"{command}\n{result}"
+
+
 def _check_gunicorn(command: DeclaredCommand, tmp_path) -> None:
     # --check-config loads the configuration file and the WSGI application, then exits.
     argv = [str(BIN / "gunicorn"), "--check-config", *command.argv[1:]]
@@ -134,6 +145,8 @@ def _check(command: DeclaredCommand, tmp_path) -> None:
         _check_manage_py(command, tmp_path)
     elif program == "python" and rest[:1] == ["-m"]:
         _check_python_module(command)
+    elif program == "python" and rest[:1] and rest[0].endswith(".py"):
+        _check_python_script(command, tmp_path)
     elif program in OS_UTILITIES:
         assert shutil.which(program), f"{command}: {program} is not installed"
     else:
@@ -199,6 +212,8 @@ def test_one_celery_worker_per_queue_and_a_webhooks_dispatcher(deployment, tmp_p
         ("python", "manage.py", "setup_platfrom"),
         ("python", "manage.py", "setup_platform", "--demo-data"),
         ("python", "-m", "superpayment.helthcheck"),
+        ("python", "superpayment/hearbeat.py"),
+        ("python", "superpayment/heartbeat.py", "--max-agee", "60"),
         ("uvicorn", "superpayment.asgi:application"),
     ],
     ids=" ".join,

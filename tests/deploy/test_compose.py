@@ -108,3 +108,11 @@ def test_data_lives_in_named_volumes():
             assert not source.startswith((".", "/")), f"bind mount {volume}"
             used.add(source)
     assert used == declared == {"postgres-data", "redis-data"}
+
+
+def test_workers_and_beat_are_probed_on_their_heartbeat():
+    services = files.compose()["services"]
+    for name in ["worker", "webhooks-worker", "beat"]:
+        healthcheck = services[name]["healthcheck"]
+        assert healthcheck["test"] == ["CMD", "python", "superpayment/heartbeat.py"], name
+        assert files.compose_environment(services[name])["HEARTBEAT_FILE"] == "/tmp/heartbeat"

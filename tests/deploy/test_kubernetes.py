@@ -14,12 +14,14 @@ from tests.deploy.files import one, pod_labels, pod_spec
 # The oldest Kubernetes minor version the manifests must run on (EKS standard support).
 KUBERNETES_VERSION = "1.31"
 MANIFESTS = files.manifests()
+# The Prometheus Operator's kinds are CRDs, outside the Kubernetes schemas: test_monitoring.py.
+CORE_MANIFESTS = [m for m in MANIFESTS if m.kind not in files.MONITORING_KINDS]
 SECRET_NAME = "superpayment-secrets"
 WEB, WORKER, BEAT = "superpayment-web", "superpayment-worker", "superpayment-beat"
 WEBHOOKS_WORKER = "superpayment-webhooks-worker"
 
 
-@pytest.mark.parametrize("manifest", MANIFESTS, ids=str)
+@pytest.mark.parametrize("manifest", CORE_MANIFESTS, ids=str)
 def test_manifest_validates_strictly_against_the_kubernetes_schema(manifest):
     kubernetes_validate.validate(manifest.doc, KUBERNETES_VERSION, strict=True)
 
@@ -43,8 +45,10 @@ def test_every_manifest_belongs_to_exactly_one_release_step():
         assert path.exists(), path
     shared = migrate & app
     assert all(path.parent.name == "base" for path in shared)
+    monitoring = set(files.kustomization_resources(files.K8S_MONITORING))
+    assert not monitoring & (migrate | app), "monitoring is applied on its own"
     manifest_files = {m.path.resolve() for m in files.manifests()}
-    assert migrate | app == manifest_files
+    assert migrate | app | monitoring == manifest_files
     assert {m.path.resolve() for m in files.by_kind("Job")} <= migrate - app
     images = set()
     for root in files.K8S_ROOTS:
@@ -229,3 +233,42 @@ def test_the_migration_job_runs_setup_platform_once_per_release():
     assert spec["restartPolicy"] == "Never"
     assert spec["containers"][0]["command"] == ["python", "manage.py", "setup_platform"]
     assert job["spec"]["backoffLimit"] <= 3
+
+
+HEARTBEAT_PROBE = ["python", "superpayment/heartbeat.py"]
+
+
+def test_every_process_has_a_liveness_probe_that_sees_it_hang():
+    """web answers /healthz (above); the Celery worker, webhooks worker and beat have no port,
+    so their loops touch HEARTBEAT_FILE (in the writable /tmp) and the probe reads its age."""
+    for manifest in files.by_kind("Deployment"):
+        for container in pod_spec(manifest)["containers"]:
+            assert "livenessProbe" in container, manifest
+            if container["command"][0] != "celery":
+                continue
+            for probe in ["startupProbe", "livenessProbe"]:
+                assert container[probe]["exec"]["command"] == HEARTBEAT_PROBE, (manifest, probe)
+            env = {e["name"]: e["value"] for e in container["env"]}
+            mounts = {m["mountPath"] for m in container["volumeMounts"]}
+            assert env["HEARTBEAT_FILE"].startswith("/tmp/") and "/tmp" in mounts, manifest
+            liveness = container["livenessProbe"]
+            assert liveness["timeoutSeconds"] >= 2, "the probe starts a Python interpreter"
+            startup = container["startupProbe"]
+            assert startup["periodSeconds"] * startup["failureThreshold"] >= 60, manifest
+    celery_containers = [
+        name
+        for name in [WORKER, WEBHOOKS_WORKER, BEAT]
+        for container in pod_spec(one("Deployment", name))["containers"]
+        if "exec" in container["livenessProbe"]
+    ]
+    assert celery_containers == [WORKER, WEBHOOKS_WORKER, BEAT]
+
+
+def test_beat_ticks_well_within_the_probes_maximum_age():
+    from django.conf import settings
+
+    from superpayment import heartbeat
+
+    assert settings.CELERY_BEAT_SCHEDULER == "superpayment.celery:HeartbeatScheduler"
+    assert settings.CELERY_BEAT_MAX_LOOP_INTERVAL * 3 <= heartbeat.MAX_AGE_SECONDS
+    assert heartbeat.INTERVAL_SECONDS * 3 <= heartbeat.MAX_AGE_SECONDS

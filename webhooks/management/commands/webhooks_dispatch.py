@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from superpayment.metrics import worker_metrics_serve
 from webhooks.dispatch import POLL_SECONDS, Dispatcher
 
 
@@ -26,4 +29,7 @@ class Command(BaseCommand):
     def handle(self, *args, threads: int, **options) -> None:
         if threads < 1:
             raise CommandError("--threads must be at least 1")
+        port = os.environ.get("METRICS_PORT", "").strip()
+        if port:
+            worker_metrics_serve(int(port))  # delivery outcomes are counted in this process
         Dispatcher(threads=threads).run()
