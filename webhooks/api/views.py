@@ -9,6 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from superpayment.api.fields import StrictBooleanField, StrictCharField, StrictChoiceField
 from superpayment.api.idempotency import idempotent
 from superpayment.api.pagination import PAGE_PARAMETERS, ListPagination
 from webhooks.endpoints import (
@@ -47,24 +48,29 @@ class EndpointWithSecretSerializer(EndpointSerializer):
 
 
 class EndpointCreateSerializer(serializers.Serializer):
-    url = serializers.CharField(max_length=2048)
+    url = StrictCharField(max_length=2048, help_text="An https URL on a public address.")
     enabled_events = serializers.ListField(
-        child=serializers.ChoiceField(choices=EVENT_CHOICES), min_length=1
+        child=StrictChoiceField(choices=EVENT_CHOICES),
+        min_length=1,
+        max_length=len(EVENT_CHOICES),
     )
-    description = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    description = StrictCharField(max_length=500, required=False, allow_blank=True)
 
 
 class EndpointUpdateSerializer(serializers.Serializer):
-    url = serializers.CharField(max_length=2048, required=False)
+    url = StrictCharField(max_length=2048, required=False)
     enabled_events = serializers.ListField(
-        child=serializers.ChoiceField(choices=EVENT_CHOICES), min_length=1, required=False
+        child=StrictChoiceField(choices=EVENT_CHOICES),
+        min_length=1,
+        max_length=len(EVENT_CHOICES),
+        required=False,
     )
-    description = serializers.CharField(max_length=500, required=False, allow_blank=True)
-    disabled = serializers.BooleanField(required=False)
+    description = StrictCharField(max_length=500, required=False, allow_blank=True)
+    disabled = StrictBooleanField(required=False)
 
 
 class RotateSerializer(serializers.Serializer):
-    expires_in = serializers.ChoiceField(
+    expires_in = StrictChoiceField(
         choices=["now", "24h"],
         default="24h",
         help_text="When the old secret stops signing: now, or after 24 h of overlap.",
