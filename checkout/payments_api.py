@@ -36,7 +36,7 @@ from superpayment.api.fields import (
     StrictIntegerField,
 )
 from superpayment.api.idempotency import idempotent
-from superpayment.api.pagination import PAGE_PARAMETERS, ListPagination
+from superpayment.api.pagination import PAGE_PARAMETERS, ListPagination, page_of
 
 TAG = ["Payments"]
 
@@ -102,7 +102,7 @@ class PaymentListView(APIView):
         summary="List payments",
         description="Newest first, cursor-paginated; each with `amount_refunded`.",
         parameters=[_PaymentFilters, *PAGE_PARAMETERS],
-        responses=PaymentOutput(many=True),
+        responses=page_of(PaymentOutput),
         tags=TAG,
     )
     def get(self, request: Request) -> Response:
@@ -126,7 +126,7 @@ class PaymentRefundsView(APIView):
         operation_id="payment_refunds_list",
         summary="List a payment's refunds",
         parameters=PAGE_PARAMETERS,
-        responses=RefundOutput(many=True),
+        responses=page_of(RefundOutput),
         tags=TAG,
     )
     def get(self, request: Request, payment_id: str) -> Response:

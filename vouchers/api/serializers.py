@@ -12,6 +12,7 @@ from superpayment.api.fields import (
     StrictIntegerField,
     StrictObjectField,
 )
+from superpayment.api.pagination import page_of
 from vouchers.codes import DEFAULT_RANDOM_LENGTH, MAX_RANDOM_LENGTH, MIN_RANDOM_LENGTH, code_format
 from vouchers.issuing import BULK_MAX_COUNT
 from vouchers.job_models import VoucherJob
@@ -34,7 +35,7 @@ STATUS_CHANGES = [Voucher.Status.ACTIVE.value, Voucher.Status.DISABLED.value]
 # Strict types at the edge (superpayment.api.fields): a wrong type is `parameter_invalid`; the
 # ranges the services check keep their own codes (`amount_invalid`, `rules_invalid` …).
 
-_NO_CONTROL = {"type": "string", "pattern": r"^[^\u0000-\u001f\u007f-\u009f]*$"}
+_TEXT = {"type": "string"}  # without control characters (refused in code, see fields.py)
 RULES_SCHEMA = {
     "type": "object",
     "nullable": True,
@@ -43,13 +44,13 @@ RULES_SCHEMA = {
         "min_order_amount": {"type": "integer", "minimum": 0, "maximum": MAX_AMOUNT},
         "max_redemptions": {"type": "integer", "minimum": 1, "maximum": UNLIMITED_REDEMPTIONS},
         "single_use": {"type": "boolean"},
-        "order_id_prefix": {**_NO_CONTROL, "minLength": 1, "maxLength": 64},
+        "order_id_prefix": {**_TEXT, "minLength": 1, "maxLength": 64},
     },
 }
 
 
 def _metadata_schema(*, nullable_values: bool) -> dict:
-    value = {**_NO_CONTROL, "maxLength": METADATA_VALUE_MAX_LENGTH}
+    value = {**_TEXT, "maxLength": METADATA_VALUE_MAX_LENGTH}
     if nullable_values:
         value["nullable"] = True
     return {
@@ -212,18 +213,7 @@ class VoucherCreatedSerializer(VoucherSerializer):
         return dict(voucher_api_object(instance), code=code_format(instance.code))
 
 
-# One page of a list, as ListPagination answers it. A subclass declares what `data` holds; the
-# field keeps its place here (second) in the schema. (A comment, not a docstring: the schema would
-# show a docstring as every subclass's description.)
-class _PageSerializer(serializers.Serializer):
-    object = serializers.CharField(help_text='Always "list".')
-    data = serializers.ListField()
-    has_more = serializers.BooleanField()
-    next_cursor = serializers.CharField(allow_null=True)
-
-
-class VoucherListSerializer(_PageSerializer):
-    data = VoucherSerializer(many=True)
+VoucherListSerializer = page_of(VoucherSerializer)
 
 
 class VoucherBulkResultSerializer(serializers.Serializer):
@@ -266,8 +256,7 @@ class VoucherCodeSerializer(serializers.Serializer):
         return {"id": voucher.public_id, "code": code_format(voucher.code)}
 
 
-class VoucherCodeListSerializer(_PageSerializer):
-    data = VoucherCodeSerializer(many=True)
+VoucherCodeListSerializer = page_of(VoucherCodeSerializer)
 
 
 class LedgerEntrySerializer(serializers.Serializer):
@@ -295,8 +284,7 @@ class LedgerEntrySerializer(serializers.Serializer):
         }
 
 
-class LedgerEntryListSerializer(_PageSerializer):
-    data = LedgerEntrySerializer(many=True)
+LedgerEntryListSerializer = page_of(LedgerEntrySerializer)
 
 
 class VoucherBalanceSerializer(serializers.Serializer):

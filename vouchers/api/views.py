@@ -231,6 +231,8 @@ class VoucherLedgerView(APIView):
 
 
 class VoucherBalanceView(APIView):
+    error_statuses = ("429",)  # code_attempts_exceeded
+
     @extend_schema(
         operation_id="vouchers_balance",
         summary="Check a balance by code",

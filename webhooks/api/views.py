@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 
 from superpayment.api.fields import StrictBooleanField, StrictCharField, StrictChoiceField
 from superpayment.api.idempotency import idempotent
-from superpayment.api.pagination import PAGE_PARAMETERS, ListPagination
+from superpayment.api.pagination import PAGE_PARAMETERS, ListPagination, page_of
 from webhooks.endpoints import (
     endpoint_create,
     endpoint_data_object,
@@ -45,6 +45,12 @@ class EndpointWithSecretSerializer(EndpointSerializer):
     secret = serializers.CharField(
         help_text="`whsec_…`: shown only when the endpoint is created or its secret rotated."
     )
+
+
+class EndpointDeletedSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    object = serializers.CharField(help_text='Always "webhook_endpoint".')
+    deleted = serializers.BooleanField(help_text="Always true.")
 
 
 class EndpointCreateSerializer(serializers.Serializer):
@@ -104,7 +110,7 @@ class EndpointListCreateView(APIView):
     @extend_schema(
         operation_id="webhook_endpoints_list",
         summary="List webhook endpoints",
-        responses=EndpointSerializer(many=True),
+        responses=page_of(EndpointSerializer),
         tags=TAG_ENDPOINTS,
     )
     def get(self, request: Request) -> Response:
@@ -165,7 +171,7 @@ class EndpointDetailView(APIView):
     @extend_schema(
         operation_id="webhook_endpoints_delete",
         summary="Delete a webhook endpoint",
-        responses={200: OpenApiTypes.OBJECT},
+        responses={200: EndpointDeletedSerializer},
         tags=TAG_ENDPOINTS,
     )
     def delete(self, request: Request, endpoint_id: str) -> Response:
@@ -220,7 +226,7 @@ class EventListView(APIView):
             OpenApiParameter("type", OpenApiTypes.STR, enum=[t.value for t in EventType]),
             *PAGE_PARAMETERS,
         ],
-        responses=EventSerializer(many=True),
+        responses=page_of(EventSerializer),
         tags=TAG_EVENTS,
     )
     def get(self, request: Request) -> Response:
