@@ -15,6 +15,7 @@ from typing import Any
 
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
+from rest_framework.utils import html
 
 from superpayment.text import has_control_characters
 
@@ -27,7 +28,17 @@ INT_MIN, INT_MAX = -(2**31) + 1, 2**31 - 1
 INT64_MIN, INT64_MAX = -(2**63) + 1, 2**63 - 1
 
 
-class StrictCharField(serializers.CharField):
+class _BlankIsAValue:
+    """In a query string DRF reads `?status=` as no filter at all; here a blank value is a
+    value, refused unless the field allows blanks."""
+
+    def get_value(self, dictionary: Any) -> Any:
+        if html.is_html_input(dictionary) and dictionary.get(self.field_name) == "":
+            return ""
+        return super().get_value(dictionary)
+
+
+class StrictCharField(_BlankIsAValue, serializers.CharField):
     """A JSON string, as sent (not trimmed), without control characters, at most
     `max_length` (500 unless given) characters."""
 
@@ -108,7 +119,7 @@ class StrictBooleanField(serializers.BooleanField):
         return data
 
 
-class StrictChoiceField(serializers.ChoiceField):
+class StrictChoiceField(_BlankIsAValue, serializers.ChoiceField):
     """One of the listed strings (DRF's would also take `1` for "1")."""
 
     def to_internal_value(self, data: Any) -> Any:
@@ -117,7 +128,7 @@ class StrictChoiceField(serializers.ChoiceField):
         return super().to_internal_value(data)
 
 
-class StrictDateTimeField(serializers.DateTimeField):
+class StrictDateTimeField(_BlankIsAValue, serializers.DateTimeField):
     """An ISO 8601 string; one whose UTC instant falls outside years 1 to 9999 is refused
     (DRF would raise OverflowError, a 500)."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qs, urlsplit
 
 from drf_spectacular.types import OpenApiTypes
@@ -53,6 +54,18 @@ class CursorPagination(pagination.CursorPagination):
     page_size = 25
     page_size_query_param = "limit"
     max_page_size = 100
+
+    def get_page_size(self, request) -> int:
+        # DRF falls back to the default for a limit it cannot read and clamps one too large;
+        # the document says 1 to 100, so anything else is refused, naming `limit`.
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        if not re.fullmatch(r"[0-9]{1,3}", raw) or not 1 <= int(raw) <= self.max_page_size:
+            raise exceptions.ValidationError(
+                {self.page_size_query_param: [f"A whole number from 1 to {self.max_page_size}."]}
+            )
+        return int(raw)
 
     def decode_cursor(self, request):
         """A cursor that is not one of ours is a bad parameter (400), not a missing page."""

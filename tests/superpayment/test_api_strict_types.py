@@ -225,3 +225,21 @@ def test_a_refund_is_strictly_typed(api, client, merchant_a, body, param):
 
     assert_refused(response, param)
     assert api.get(f"/v1/payments/{payment['id']}").json()["amount_refunded"] == 0
+
+
+@pytest.mark.parametrize(
+    "path, query, param",
+    [
+        ("/v1/vouchers", {"limit": "101"}, "limit"),
+        ("/v1/vouchers", {"limit": "0"}, "limit"),
+        ("/v1/payments", {"limit": "ten"}, "limit"),
+        ("/v1/events", {"limit": "-1"}, "limit"),
+        ("/v1/vouchers", {"cursor": "not-a-cursor"}, "cursor"),
+        ("/v1/vouchers", {"status": ""}, "status"),
+        ("/v1/payments", {"refund_status": ""}, "refund_status"),
+        ("/v1/payments", {"created[gte]": ""}, "created[gte]"),
+        ("/v1/events", {"type": ""}, "type"),
+    ],
+)
+def test_list_parameters_outside_the_document_are_refused(api, path, query, param):
+    assert_refused(api.get(path, query), param)

@@ -231,7 +231,7 @@ class EventListView(APIView):
     )
     def get(self, request: Request) -> Response:
         event_type = request.query_params.get("type")
-        if event_type and event_type not in {t.value for t in EventType}:
+        if event_type is not None and event_type not in {t.value for t in EventType}:
             raise serializers.ValidationError({"type": [f"Unknown event type {event_type!r}."]})
         events = event_list(livemode=request.auth.livemode, type=event_type)
         paginator = ListPagination()
