@@ -7,6 +7,7 @@ GET  /v1/payments/{id}             a payment
 
 from __future__ import annotations
 
+from django.core.validators import RegexValidator
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
@@ -15,25 +16,49 @@ from rest_framework.views import APIView
 
 from checkout.models import CheckoutSession, Payment
 from checkout.objects import session_object
-from checkout.sessions import MAX_AMOUNT, checkout_session_create, checkout_session_get
+from checkout.sessions import (
+    MAX_AMOUNT,
+    MAX_TTL,
+    MIN_TTL,
+    checkout_session_create,
+    checkout_session_get,
+)
+from superpayment.api.fields import StrictCharField, StrictIntegerField, StrictURLField
 from superpayment.api.idempotency import idempotent
+
+# The order id's rule (checkout.sessions.ORDER_ID_PATTERN) with anchors that refuse a trailing
+# newline, which Python's `$` lets through.
+ORDER_ID_VALIDATOR = RegexValidator(
+    r"\A[\x21-\x7e]{1,64}\Z",
+    message="1 to 64 printable ASCII characters, no spaces.",
+)
 
 
 class SessionCreateInput(serializers.Serializer):
-    amount = serializers.IntegerField(
+    amount = StrictIntegerField(
         min_value=1, max_value=MAX_AMOUNT, help_text="Minor units: 9900 is €99.00."
     )
-    currency = serializers.CharField(
-        required=False, help_text="ISO 4217; default: the merchant's default currency."
+    currency = StrictCharField(
+        required=False,
+        min_length=3,
+        max_length=3,
+        help_text="ISO 4217; default: the merchant's default currency.",
     )
-    order_id = serializers.CharField(
-        max_length=64, help_text="Your order id; an order is paid at most once per mode."
+    order_id = StrictCharField(
+        max_length=64,
+        validators=[ORDER_ID_VALIDATOR],
+        help_text=(
+            "Your order id: 1 to 64 printable ASCII characters, no spaces; an order is paid at "
+            "most once per mode."
+        ),
     )
-    expires_in = serializers.IntegerField(
-        required=False, help_text="Seconds the session stays open: 300 to 86400 (default 1800)."
+    expires_in = StrictIntegerField(
+        required=False,
+        service_range=(int(MIN_TTL.total_seconds()), int(MAX_TTL.total_seconds())),
+        help_text="Seconds the session stays open: 300 to 86400 (default 1800).",
     )
-    success_url = serializers.URLField(required=False, allow_blank=True, max_length=2000)
-    cancel_url = serializers.URLField(required=False, allow_blank=True, max_length=2000)
+    success_url = StrictURLField(required=False, allow_blank=True, max_length=2000)
+    cancel_url = StrictURLField(required=False, allow_blank=True, max_length=2000)
 
 
 class SessionOutput(serializers.Serializer):

@@ -11,8 +11,7 @@ another merchant's id answers 404.
 
 from __future__ import annotations
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -29,8 +28,15 @@ from checkout.refund_selectors import (
     refund_list,
 )
 from checkout.refunds import REFUND_REASON_MAX_LENGTH, payment_refund
+from checkout.sessions import MAX_AMOUNT
+from superpayment.api.fields import (
+    StrictCharField,
+    StrictChoiceField,
+    StrictDateTimeField,
+    StrictIntegerField,
+)
 from superpayment.api.idempotency import idempotent
-from superpayment.api.pagination import PAGE_PARAMETERS, ListPagination
+from superpayment.api.pagination import PAGE_PARAMETERS, ListPagination, page_of
 
 TAG = ["Payments"]
 
@@ -58,26 +64,29 @@ class RefundOutput(serializers.Serializer):
 
 
 class RefundCreateInput(serializers.Serializer):
-    amount = serializers.IntegerField(
+    amount = StrictIntegerField(
         required=False,
         min_value=1,
+        max_value=MAX_AMOUNT,
         help_text="Minor units; left out: everything not refunded yet.",
     )
-    reason = serializers.CharField(
-        required=False, allow_blank=True, max_length=REFUND_REASON_MAX_LENGTH
-    )
+    reason = StrictCharField(required=False, allow_blank=True, max_length=REFUND_REASON_MAX_LENGTH)
 
 
 class _PaymentFilters(serializers.Serializer):
-    status = serializers.ChoiceField(choices=Payment.Status.values, required=False)
-    refund_status = serializers.ChoiceField(choices=RefundStatus.VALUES, required=False)
-    order_id = serializers.CharField(max_length=64, required=False)
-    currency = serializers.CharField(min_length=3, max_length=3, required=False)
+    """The list's query parameters: checked here, and documented from here."""
+
+    status = StrictChoiceField(choices=Payment.Status.values, required=False)
+    refund_status = StrictChoiceField(
+        choices=RefundStatus.VALUES, required=False, help_text="none, partial or full."
+    )
+    order_id = StrictCharField(max_length=64, required=False, help_text="Your order id, exactly.")
+    currency = StrictCharField(min_length=3, max_length=3, required=False, help_text="ISO 4217.")
 
     def get_fields(self):
         fields = super().get_fields()
-        fields["created[gte]"] = serializers.DateTimeField(required=False)
-        fields["created[lte]"] = serializers.DateTimeField(required=False)
+        fields["created[gte]"] = StrictDateTimeField(required=False, help_text="ISO 8601.")
+        fields["created[lte]"] = StrictDateTimeField(required=False, help_text="ISO 8601.")
         return fields
 
 
@@ -92,21 +101,8 @@ class PaymentListView(APIView):
         operation_id="payments_list",
         summary="List payments",
         description="Newest first, cursor-paginated; each with `amount_refunded`.",
-        parameters=[
-            OpenApiParameter("status", OpenApiTypes.STR, enum=list(Payment.Status.values)),
-            OpenApiParameter(
-                "refund_status",
-                OpenApiTypes.STR,
-                enum=list(RefundStatus.VALUES),
-                description="none, partial or full.",
-            ),
-            OpenApiParameter("order_id", OpenApiTypes.STR, description="Your order id, exactly."),
-            OpenApiParameter("currency", OpenApiTypes.STR, description="ISO 4217."),
-            OpenApiParameter("created[gte]", OpenApiTypes.DATETIME, description="ISO 8601."),
-            OpenApiParameter("created[lte]", OpenApiTypes.DATETIME, description="ISO 8601."),
-            *PAGE_PARAMETERS,
-        ],
-        responses=PaymentOutput(many=True),
+        parameters=[_PaymentFilters, *PAGE_PARAMETERS],
+        responses=page_of(PaymentOutput),
         tags=TAG,
     )
     def get(self, request: Request) -> Response:
@@ -130,7 +126,7 @@ class PaymentRefundsView(APIView):
         operation_id="payment_refunds_list",
         summary="List a payment's refunds",
         parameters=PAGE_PARAMETERS,
-        responses=RefundOutput(many=True),
+        responses=page_of(RefundOutput),
         tags=TAG,
     )
     def get(self, request: Request, payment_id: str) -> Response:

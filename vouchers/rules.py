@@ -6,7 +6,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from superpayment.text import has_control_characters
 from vouchers.errors import VoucherError, VoucherErrorCode
+from vouchers.validation import MAX_AMOUNT
 
 METADATA_MAX_KEYS = 50
 METADATA_KEY_MAX_LENGTH = 40
@@ -21,14 +23,24 @@ class RuleSpec:
     kind: type
     description: str
     minimum: int | None = None
+    maximum: int | None = None
     max_length: int | None = None
 
 
 RULES_SCHEMA: dict[str, RuleSpec] = {
-    "min_order_amount": RuleSpec(int, "an integer amount in minor units, 0 or more", minimum=0),
-    "max_redemptions": RuleSpec(int, "an integer, 1 or more", minimum=1),
+    "min_order_amount": RuleSpec(
+        int,
+        f"an integer amount in minor units, 0 to {MAX_AMOUNT}",
+        minimum=0,
+        maximum=MAX_AMOUNT,
+    ),
+    "max_redemptions": RuleSpec(
+        int, f"an integer, 1 to {UNLIMITED_REDEMPTIONS}", minimum=1, maximum=UNLIMITED_REDEMPTIONS
+    ),
     "single_use": RuleSpec(bool, "true or false"),
-    "order_id_prefix": RuleSpec(str, "text of 1 to 64 characters", max_length=64),
+    "order_id_prefix": RuleSpec(
+        str, "text of 1 to 64 characters without control characters", max_length=64
+    ),
 }
 
 
@@ -55,12 +67,13 @@ def voucher_rules_validate(rules: Any) -> dict[str, Any]:
             spec.kind is int and isinstance(value, bool)
         )
         too_small = not wrong_type and spec.minimum is not None and value < spec.minimum
-        bad_length = (
+        too_large = not wrong_type and spec.maximum is not None and value > spec.maximum
+        bad_text = (
             not wrong_type
             and spec.max_length is not None
-            and not 1 <= len(value) <= spec.max_length
+            and (not 1 <= len(value) <= spec.max_length or has_control_characters(value))
         )
-        if wrong_type or too_small or bad_length:
+        if wrong_type or too_small or too_large or bad_text:
             raise _rules_error(f"The rule {key!r} must be {spec.description}.", key)
     return dict(rules)
 
@@ -86,11 +99,24 @@ def voucher_metadata_validate(metadata: Any) -> dict[str, str]:
     if len(metadata) > METADATA_MAX_KEYS:
         raise refuse(f"Metadata holds at most {METADATA_MAX_KEYS} keys.")
     for key, value in metadata.items():
-        if not isinstance(key, str) or not 1 <= len(key) <= METADATA_KEY_MAX_LENGTH:
-            raise refuse(f"Metadata keys are 1 to {METADATA_KEY_MAX_LENGTH} characters.")
-        if not isinstance(value, str) or len(value) > METADATA_VALUE_MAX_LENGTH:
+        if (
+            not isinstance(key, str)
+            or not 1 <= len(key) <= METADATA_KEY_MAX_LENGTH
+            or has_control_characters(key)
+        ):
             raise refuse(
-                f"Metadata values are text of at most {METADATA_VALUE_MAX_LENGTH} characters.", key
+                f"Metadata keys are 1 to {METADATA_KEY_MAX_LENGTH} characters without control "
+                "characters."
+            )
+        if (
+            not isinstance(value, str)
+            or len(value) > METADATA_VALUE_MAX_LENGTH
+            or has_control_characters(value)
+        ):
+            raise refuse(
+                f"Metadata values are text of at most {METADATA_VALUE_MAX_LENGTH} characters "
+                "without control characters.",
+                key,
             )
     if len(json.dumps(metadata, ensure_ascii=False).encode()) > METADATA_MAX_BYTES:
         raise refuse(f"Metadata is at most {METADATA_MAX_BYTES // 1024} KB in all.")

@@ -26,20 +26,27 @@ class ErrorEnvelopeSerializer(serializers.Serializer):
 
 
 ERROR_DESCRIPTIONS = {
-    "400": "The request is invalid: `error.errors` lists the fields at fault.",
-    "401": "No API key, or an invalid, expired or revoked one, or a suspended merchant's.",
-    "403": "The key may not perform this request.",
+    "400": "The request is invalid: `error.param` names the first field at fault, "
+    "`error.errors` lists them all.",
+    "401": "No API key, or an invalid, expired or revoked one.",
+    "403": "The key may not perform this request, or its merchant is suspended.",
     "404": "No such object for this merchant and mode.",
+    "409": "A conflict with the object's state (e.g. `order_already_paid`, `voucher_closed`), "
+    "or `idempotency_key_in_use`: a request with this `Idempotency-Key` is still running.",
+    "413": "The request body is too large.",
+    "422": "`idempotency_key_reused`: this `Idempotency-Key` came with another request.",
     "429": "Too many requests; retry after the `Retry-After` header's seconds.",
 }
+_WRITES = ("POST", "PUT", "PATCH")
 
 
 class AutoSchema(SpectacularAutoSchema):
-    """Adds the error envelope to each operation for the errors it can answer."""
+    """Adds the error envelope to each operation for the errors it can answer. A view adds
+    statuses of its own with `error_statuses` (e.g. `("429",)` where codes are counted)."""
 
     def _error_statuses(self) -> list[str]:
         statuses = []
-        if self.method in ("POST", "PUT", "PATCH") or self._get_filter_parameters():
+        if self.method in _WRITES or self._has_query_parameters():
             statuses.append("400")
         if any(
             not isinstance(permission, permissions.AllowAny)
@@ -48,9 +55,18 @@ class AutoSchema(SpectacularAutoSchema):
             statuses += ["401", "403"]
         if "{" in self.path:
             statuses.append("404")
+        if self.method in _WRITES:
+            statuses += ["409", "413", "422"]
         if self.view.get_throttles():
             statuses.append("429")
-        return statuses
+        statuses += getattr(self.view, "error_statuses", ())
+        return sorted(set(statuses))
+
+    def _has_query_parameters(self) -> bool:
+        return any(
+            parameter and parameter.get("in") == "query"
+            for parameter in self._process_override_parameters(direction="request").values()
+        ) or bool(self._get_filter_parameters())
 
     def _get_response_bodies(self, direction="response"):
         # drf-spectacular has no public hook for responses shared by every operation;

@@ -2,12 +2,29 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from vouchers.codes import DEFAULT_RANDOM_LENGTH, code_format
+from superpayment.api.fields import (
+    StrictCharField,
+    StrictChoiceField,
+    StrictDateTimeField,
+    StrictIntegerField,
+    StrictObjectField,
+)
+from superpayment.api.pagination import page_of
+from vouchers.codes import DEFAULT_RANDOM_LENGTH, MAX_RANDOM_LENGTH, MIN_RANDOM_LENGTH, code_format
+from vouchers.issuing import BULK_MAX_COUNT
 from vouchers.job_models import VoucherJob
 from vouchers.models import Voucher, VoucherLedgerEntry
 from vouchers.representation import timestamp, voucher_api_object
+from vouchers.rules import (
+    METADATA_KEY_MAX_LENGTH,
+    METADATA_MAX_KEYS,
+    METADATA_VALUE_MAX_LENGTH,
+    UNLIMITED_REDEMPTIONS,
+)
+from vouchers.validation import MAX_AMOUNT, REASON_MAX_LENGTH
 
 __all__ = ["timestamp"]
 
@@ -15,20 +32,62 @@ __all__ = ["timestamp"]
 STATUS_CHANGES = [Voucher.Status.ACTIVE.value, Voucher.Status.DISABLED.value]
 
 # --- requests -----------------------------------------------------------------------------------
+# Strict types at the edge (superpayment.api.fields): a wrong type is `parameter_invalid`; the
+# ranges the services check keep their own codes (`amount_invalid`, `rules_invalid` …).
+
+_TEXT = {"type": "string"}  # without control characters (refused in code, see fields.py)
+RULES_SCHEMA = {
+    "type": "object",
+    "nullable": True,
+    "additionalProperties": False,
+    "properties": {
+        "min_order_amount": {"type": "integer", "minimum": 0, "maximum": MAX_AMOUNT},
+        "max_redemptions": {"type": "integer", "minimum": 1, "maximum": UNLIMITED_REDEMPTIONS},
+        "single_use": {"type": "boolean"},
+        "order_id_prefix": {**_TEXT, "minLength": 1, "maxLength": 64},
+    },
+}
+
+
+def _metadata_schema(*, nullable_values: bool) -> dict:
+    value = {**_TEXT, "maxLength": METADATA_VALUE_MAX_LENGTH}
+    if nullable_values:
+        value["nullable"] = True
+    return {
+        "type": "object",
+        "maxProperties": METADATA_MAX_KEYS,
+        "additionalProperties": value,
+    }
+
+
+@extend_schema_field(RULES_SCHEMA)
+class RulesField(StrictObjectField):
+    pass
+
+
+@extend_schema_field({**_metadata_schema(nullable_values=False), "nullable": True})
+class MetadataField(StrictObjectField):
+    pass
+
+
+@extend_schema_field(_metadata_schema(nullable_values=True))
+class MetadataChangesField(StrictObjectField):
+    pass
 
 
 class _TermsSerializer(serializers.Serializer):
-    currency = serializers.CharField(max_length=3, help_text="ISO 4217, e.g. EUR.")
-    amount = serializers.IntegerField(
-        help_text="Initial value in minor units (9900 = 99.00 EUR; JPY has no minor unit)."
+    currency = StrictCharField(min_length=3, max_length=3, help_text="ISO 4217, e.g. EUR.")
+    amount = StrictIntegerField(
+        service_range=(1, MAX_AMOUNT),
+        help_text="Initial value in minor units (9900 = 99.00 EUR; JPY has no minor unit).",
     )
-    valid_from = serializers.DateTimeField(
+    valid_from = StrictDateTimeField(
         required=False, allow_null=True, help_text="Usable from this instant (ISO 8601)."
     )
-    expires_at = serializers.DateTimeField(
+    expires_at = StrictDateTimeField(
         required=False, allow_null=True, help_text="Expires at this instant (ISO 8601)."
     )
-    rules = serializers.JSONField(
+    rules = RulesField(
         required=False,
         allow_null=True,
         help_text=(
@@ -36,27 +95,34 @@ class _TermsSerializer(serializers.Serializer):
             "`single_use` (bool), `order_id_prefix` (text). Unknown keys are refused."
         ),
     )
-    metadata = serializers.JSONField(
+    metadata = MetadataField(
         required=False,
         allow_null=True,
-        help_text="Up to 50 text keys (≤ 40 characters) with text values (≤ 500), 8 KB in all.",
+        help_text=(
+            f"Up to {METADATA_MAX_KEYS} text keys (1 to {METADATA_KEY_MAX_LENGTH} characters) "
+            f"with text values (≤ {METADATA_VALUE_MAX_LENGTH}), 8 KB in all; no control "
+            "characters."
+        ),
     )
-    prefix = serializers.CharField(
+    prefix = StrictCharField(
         required=False,
         allow_blank=True,
         default="",
+        max_length=12,
         help_text="Letters or digits put before the random part of a generated code (≤ 12).",
     )
-    length = serializers.IntegerField(
+    length = StrictIntegerField(
         required=False,
         default=DEFAULT_RANDOM_LENGTH,
+        service_range=(MIN_RANDOM_LENGTH, MAX_RANDOM_LENGTH),
         help_text="Random characters of a generated code: 13 (60 bits) to 32; default 16.",
     )
 
 
 class VoucherCreateSerializer(_TermsSerializer):
-    code = serializers.CharField(
+    code = StrictCharField(
         required=False,
+        max_length=100,
         help_text=(
             "Your own code (12 to 64 letters or digits; dashes and spaces ignored), e.g. when "
             "moving vouchers from another system. Omit it to have a code generated."
@@ -65,42 +131,48 @@ class VoucherCreateSerializer(_TermsSerializer):
 
 
 class VoucherBulkCreateSerializer(_TermsSerializer):
-    count = serializers.IntegerField(
+    count = StrictIntegerField(
+        service_range=(1, BULK_MAX_COUNT),
         help_text=(
             "How many vouchers, 1 to 100,000. Up to 1,000 are issued at once (201, with their "
             "codes); more are issued by a background job (202, a `voucher_job`)."
-        )
+        ),
     )
 
 
 class VoucherUpdateSerializer(serializers.Serializer):
-    expires_at = serializers.DateTimeField(
+    expires_at = StrictDateTimeField(
         required=False, allow_null=True, help_text="New expiry; null removes it."
     )
-    status = serializers.ChoiceField(
+    status = StrictChoiceField(
         required=False,
         choices=STATUS_CHANGES,
         help_text="`disabled` stops the voucher from paying; `active` enables it again.",
     )
-    metadata = serializers.JSONField(
+    metadata = MetadataChangesField(
         required=False,
         help_text="Keys to set; a key set to an empty string or null is removed.",
     )
 
 
 class VoucherAdjustSerializer(serializers.Serializer):
-    amount = serializers.IntegerField(
-        help_text="Signed change in minor units: 500 adds 5.00, -500 takes 5.00 away."
+    amount = StrictIntegerField(
+        service_range=(-MAX_AMOUNT, MAX_AMOUNT),
+        help_text="Signed change in minor units: 500 adds 5.00, -500 takes 5.00 away.",
     )
-    reason = serializers.CharField(
-        max_length=500, help_text="Why: kept in the voucher's ledger with the key that did it."
+    reason = StrictCharField(
+        max_length=REASON_MAX_LENGTH,
+        help_text="Why: kept in the voucher's ledger with the key that did it.",
     )
 
 
 class VoucherBalanceCheckSerializer(serializers.Serializer):
-    code = serializers.CharField(max_length=100, help_text="The voucher code as typed.")
-    currency = serializers.CharField(
-        max_length=3, required=False, help_text="Only a voucher in this currency answers."
+    code = StrictCharField(max_length=100, help_text="The voucher code as typed.")
+    currency = StrictCharField(
+        min_length=3,
+        max_length=3,
+        required=False,
+        help_text="Only a voucher in this currency answers.",
     )
 
 
@@ -141,18 +213,7 @@ class VoucherCreatedSerializer(VoucherSerializer):
         return dict(voucher_api_object(instance), code=code_format(instance.code))
 
 
-# One page of a list, as ListPagination answers it. A subclass declares what `data` holds; the
-# field keeps its place here (second) in the schema. (A comment, not a docstring: the schema would
-# show a docstring as every subclass's description.)
-class _PageSerializer(serializers.Serializer):
-    object = serializers.CharField(help_text='Always "list".')
-    data = serializers.ListField()
-    has_more = serializers.BooleanField()
-    next_cursor = serializers.CharField(allow_null=True)
-
-
-class VoucherListSerializer(_PageSerializer):
-    data = VoucherSerializer(many=True)
+VoucherListSerializer = page_of(VoucherSerializer)
 
 
 class VoucherBulkResultSerializer(serializers.Serializer):
@@ -195,8 +256,7 @@ class VoucherCodeSerializer(serializers.Serializer):
         return {"id": voucher.public_id, "code": code_format(voucher.code)}
 
 
-class VoucherCodeListSerializer(_PageSerializer):
-    data = VoucherCodeSerializer(many=True)
+VoucherCodeListSerializer = page_of(VoucherCodeSerializer)
 
 
 class LedgerEntrySerializer(serializers.Serializer):
@@ -224,8 +284,7 @@ class LedgerEntrySerializer(serializers.Serializer):
         }
 
 
-class LedgerEntryListSerializer(_PageSerializer):
-    data = LedgerEntrySerializer(many=True)
+LedgerEntryListSerializer = page_of(LedgerEntrySerializer)
 
 
 class VoucherBalanceSerializer(serializers.Serializer):

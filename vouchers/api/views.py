@@ -6,13 +6,13 @@ test vouchers, a live key live ones; another mode's or merchant's id answers 404
 
 from __future__ import annotations
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from superpayment.api.fields import StrictCharField, StrictChoiceField, StrictDateTimeField
 from superpayment.api.idempotency import idempotent
 from superpayment.api.pagination import PAGE_PARAMETERS, ListPagination
 from vouchers.api import serializers as s
@@ -60,20 +60,27 @@ def _paginate(view: APIView, request: Request, queryset, serializer_class, pagin
     return paginator.get_paginated_response(serializer_class(page, many=True).data)
 
 
+class _ListFilters(serializers.Serializer):
+    """The list's query parameters: checked here, and documented from here."""
+
+    status = StrictChoiceField(choices=Voucher.Status.values, required=False)
+    currency = StrictCharField(min_length=3, max_length=3, required=False, help_text="ISO 4217.")
+    last4 = StrictCharField(max_length=8, required=False, help_text="The code's last 4.")
+    job = StrictCharField(max_length=32, required=False, help_text="Issued by this `vjob_…`.")
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["created[gte]"] = StrictDateTimeField(required=False, help_text="ISO 8601.")
+        fields["created[lte]"] = StrictDateTimeField(required=False, help_text="ISO 8601.")
+        return fields
+
+
 class VoucherListCreateView(APIView):
     @extend_schema(
         operation_id="vouchers_list",
         summary="List vouchers",
         description="Newest first, cursor-paginated. Lists never carry the full code.",
-        parameters=[
-            OpenApiParameter("status", OpenApiTypes.STR, enum=list(Voucher.Status.values)),
-            OpenApiParameter("currency", OpenApiTypes.STR, description="ISO 4217."),
-            OpenApiParameter("created[gte]", OpenApiTypes.DATETIME, description="ISO 8601."),
-            OpenApiParameter("created[lte]", OpenApiTypes.DATETIME, description="ISO 8601."),
-            OpenApiParameter("last4", OpenApiTypes.STR, description="The code's last 4."),
-            OpenApiParameter("job", OpenApiTypes.STR, description="Issued by this `vjob_…`."),
-            *PAGE_PARAMETERS,
-        ],
+        parameters=[_ListFilters, *PAGE_PARAMETERS],
         responses=s.VoucherListSerializer,
         tags=TAG,
     )
@@ -108,19 +115,6 @@ class VoucherListCreateView(APIView):
         data = _valid(s.VoucherCreateSerializer, request)
         voucher = voucher_issue(livemode=_livemode(request), created_by=_actor(request), **data)
         return Response(s.VoucherCreatedSerializer(voucher).data, status=status.HTTP_201_CREATED)
-
-
-class _ListFilters(serializers.Serializer):
-    status = serializers.ChoiceField(choices=Voucher.Status.values, required=False)
-    currency = serializers.CharField(max_length=3, required=False)
-    last4 = serializers.CharField(max_length=8, required=False)
-    job = serializers.CharField(max_length=32, required=False)
-
-    def get_fields(self):
-        fields = super().get_fields()
-        fields["created[gte]"] = serializers.DateTimeField(required=False)
-        fields["created[lte]"] = serializers.DateTimeField(required=False)
-        return fields
 
 
 class VoucherBulkCreateView(APIView):
@@ -237,6 +231,8 @@ class VoucherLedgerView(APIView):
 
 
 class VoucherBalanceView(APIView):
+    error_statuses = ("429",)  # code_attempts_exceeded
+
     @extend_schema(
         operation_id="vouchers_balance",
         summary="Check a balance by code",

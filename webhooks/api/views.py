@@ -9,8 +9,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from superpayment.api.fields import StrictBooleanField, StrictCharField, StrictChoiceField
 from superpayment.api.idempotency import idempotent
-from superpayment.api.pagination import PAGE_PARAMETERS, ListPagination
+from superpayment.api.pagination import PAGE_PARAMETERS, ListPagination, page_of
 from webhooks.endpoints import (
     endpoint_create,
     endpoint_data_object,
@@ -46,25 +47,36 @@ class EndpointWithSecretSerializer(EndpointSerializer):
     )
 
 
+class EndpointDeletedSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    object = serializers.CharField(help_text='Always "webhook_endpoint".')
+    deleted = serializers.BooleanField(help_text="Always true.")
+
+
 class EndpointCreateSerializer(serializers.Serializer):
-    url = serializers.CharField(max_length=2048)
+    url = StrictCharField(max_length=2048, help_text="An https URL on a public address.")
     enabled_events = serializers.ListField(
-        child=serializers.ChoiceField(choices=EVENT_CHOICES), min_length=1
+        child=StrictChoiceField(choices=EVENT_CHOICES),
+        min_length=1,
+        max_length=len(EVENT_CHOICES),
     )
-    description = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    description = StrictCharField(max_length=500, required=False, allow_blank=True)
 
 
 class EndpointUpdateSerializer(serializers.Serializer):
-    url = serializers.CharField(max_length=2048, required=False)
+    url = StrictCharField(max_length=2048, required=False)
     enabled_events = serializers.ListField(
-        child=serializers.ChoiceField(choices=EVENT_CHOICES), min_length=1, required=False
+        child=StrictChoiceField(choices=EVENT_CHOICES),
+        min_length=1,
+        max_length=len(EVENT_CHOICES),
+        required=False,
     )
-    description = serializers.CharField(max_length=500, required=False, allow_blank=True)
-    disabled = serializers.BooleanField(required=False)
+    description = StrictCharField(max_length=500, required=False, allow_blank=True)
+    disabled = StrictBooleanField(required=False)
 
 
 class RotateSerializer(serializers.Serializer):
-    expires_in = serializers.ChoiceField(
+    expires_in = StrictChoiceField(
         choices=["now", "24h"],
         default="24h",
         help_text="When the old secret stops signing: now, or after 24 h of overlap.",
@@ -98,7 +110,7 @@ class EndpointListCreateView(APIView):
     @extend_schema(
         operation_id="webhook_endpoints_list",
         summary="List webhook endpoints",
-        responses=EndpointSerializer(many=True),
+        responses=page_of(EndpointSerializer),
         tags=TAG_ENDPOINTS,
     )
     def get(self, request: Request) -> Response:
@@ -159,7 +171,7 @@ class EndpointDetailView(APIView):
     @extend_schema(
         operation_id="webhook_endpoints_delete",
         summary="Delete a webhook endpoint",
-        responses={200: OpenApiTypes.OBJECT},
+        responses={200: EndpointDeletedSerializer},
         tags=TAG_ENDPOINTS,
     )
     def delete(self, request: Request, endpoint_id: str) -> Response:
@@ -214,12 +226,12 @@ class EventListView(APIView):
             OpenApiParameter("type", OpenApiTypes.STR, enum=[t.value for t in EventType]),
             *PAGE_PARAMETERS,
         ],
-        responses=EventSerializer(many=True),
+        responses=page_of(EventSerializer),
         tags=TAG_EVENTS,
     )
     def get(self, request: Request) -> Response:
         event_type = request.query_params.get("type")
-        if event_type and event_type not in {t.value for t in EventType}:
+        if event_type is not None and event_type not in {t.value for t in EventType}:
             raise serializers.ValidationError({"type": [f"Unknown event type {event_type!r}."]})
         events = event_list(livemode=request.auth.livemode, type=event_type)
         paginator = ListPagination()
