@@ -79,13 +79,14 @@ def due_work_schedule(entries: Iterable[tuple[str, datetime.datetime | None]]) -
         wanted[kind] = min(at, wanted.get(kind, at))
     if not wanted:
         return
+    kinds = sorted(wanted)  # rows locked in one order by every writer: no deadlock between them
     with connection.cursor() as cursor:
         cursor.execute(
             _SCHEDULE_SQL,
             {
                 "schema": _merchant_schema(),
-                "kinds": list(wanted),
-                "due": list(wanted.values()),
+                "kinds": kinds,
+                "due": [wanted[kind] for kind in kinds],
             },
         )
 
