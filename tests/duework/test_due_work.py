@@ -260,6 +260,13 @@ def _sessions_purge() -> None:
     DueWork.objects.filter(schema_name=connection.schema_name).delete()
 
 
+def _result_keys() -> list[bytes]:
+    from django.core.cache import caches
+
+    client = caches["default"]._cache.get_client(write=True)
+    return list(client.scan_iter(match="celery-task-meta-*", count=1000))
+
+
 def _wait_for(check, timeout: float = 30.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -294,6 +301,7 @@ def test_a_due_session_in_one_of_500_merchants_expires_on_the_next_tick(
         with Published() as published:
             committed(due_work_tick)
         assert published.names == []
+        assert _result_keys() == []  # the worker ran the task and stored nothing in Redis
     finally:
         committed(_sessions_purge, schema)
 
