@@ -364,3 +364,28 @@ def test_migrations_are_current():
     from django.core.management import call_command
 
     call_command("makemigrations", "duework", "--check", "--dry-run", stdout=StringIO())
+
+
+def test_a_voucher_that_comes_back_to_life_is_due_again(in_merchant_a):
+    """Enabling a disabled voucher and crediting an exhausted one make its expiry and the
+    liability snapshot due again, after its merchant had left the index."""
+    from vouchers.services import voucher_adjust, voucher_update
+
+    expires_at = timezone.now() + datetime.timedelta(days=5)
+    voucher = voucher_issue(currency="EUR", amount=400, livemode=True, expires_at=expires_at)
+    voucher_update(voucher_id=voucher.public_id, livemode=True, status="disabled")
+    DueWork.objects.all().delete()  # settled while nothing was active
+
+    voucher_update(voucher_id=voucher.public_id, livemode=True, status="active")
+    assert _row(in_merchant_a.schema_name, VOUCHER_EXPIRY).due_at == expires_at
+    assert _row(in_merchant_a.schema_name, LIABILITY_SNAPSHOT) is not None
+
+    voucher_adjust(
+        voucher_id=voucher.public_id, amount=-400, reason="spent", actor=None, livemode=True
+    )
+    DueWork.objects.all().delete()
+    voucher_adjust(
+        voucher_id=voucher.public_id, amount=100, reason="goodwill", actor=None, livemode=True
+    )
+    assert _row(in_merchant_a.schema_name, VOUCHER_EXPIRY).due_at == expires_at
+    assert _row(in_merchant_a.schema_name, LIABILITY_SNAPSHOT) is not None
