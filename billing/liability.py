@@ -11,7 +11,7 @@ from django_tenants.utils import schema_context
 
 from billing.models import VoucherLiabilitySnapshot
 from tenants.models import Merchant
-from vouchers.selectors import voucher_liability_summary
+from vouchers.selectors import voucher_liability_outstanding, voucher_liability_summary
 
 FIELDS = (
     "voucher_count",
@@ -52,3 +52,28 @@ def liability_snapshot_merchant(
         )
         snapshots.append(snapshot)
     return snapshots
+
+
+# --- periodic work (duework.kinds.LIABILITY_SNAPSHOT) -------------------------------------------
+#
+# A snapshot is due for a merchant, at the nightly slot, when it has live vouchers outstanding
+# (their ages and what expires within 30/90 days move every day) or when its live balances grew
+# since the last snapshot (an issue, a refund credit, an enabled voucher: vouchers.due_work).
+# After a snapshot the next one is due tomorrow while something is outstanding; otherwise the
+# merchant drops out of the index, its last snapshot (zeros) standing until a balance grows.
+# Spending and expiry only shrink balances, and only a merchant already in the index has any.
+
+
+def liability_snapshot_due() -> int:
+    """Tonight's snapshot of the active merchant (run by duework in its schema)."""
+    merchant = Merchant.objects.get(schema_name=connection.schema_name)
+    return len(liability_snapshot_merchant(merchant=merchant))
+
+
+def liability_next_due(*, now: datetime) -> datetime | None:
+    """The next nightly slot while the active merchant has live vouchers outstanding."""
+    from duework.kinds import KINDS, LIABILITY_SNAPSHOT
+
+    if not voucher_liability_outstanding():
+        return None
+    return KINDS[LIABILITY_SNAPSHOT].next_slot(now=now)

@@ -8,10 +8,10 @@ from django.utils import timezone
 
 from billing.errors import BillingError
 from superpayment.celery import app
-from tenants.models import Merchant, User
+from tenants.models import User
 
 
-@app.task(name="billing.tasks.invoice_run_previous_month")
+@app.task(name="billing.tasks.invoice_run_previous_month", ignore_result=True)
 def invoice_run_previous_month() -> dict:
     """Beat, 1st of each month (UTC): bill the month that just ended."""
     from billing.invoicing import invoice_run, period_previous
@@ -20,7 +20,7 @@ def invoice_run_previous_month() -> dict:
     return {"finalized": result.finalized, "entries": result.entries_attached}
 
 
-@app.task(name="billing.tasks.invoice_run_period")
+@app.task(name="billing.tasks.invoice_run_period", ignore_result=True)
 def invoice_run_period(period_start: str, actor_id: int | None = None) -> dict:
     """Finance's "run now" for a past period."""
     from billing.invoicing import invoice_run
@@ -33,6 +33,7 @@ def invoice_run_period(period_start: str, actor_id: int | None = None) -> dict:
 @app.task(
     name="billing.tasks.invoice_send",
     bind=True,
+    ignore_result=True,
     max_retries=8,
     autoretry_for=(BillingError,),
     retry_backoff=60,
@@ -42,20 +43,3 @@ def invoice_send(self, invoice_id: int) -> str:
     from billing.stripe_sync import invoice_send as send
 
     return send(invoice_id=invoice_id).stripe_state
-
-
-@app.task(name="billing.tasks.liability_snapshot_merchant")
-def liability_snapshot_merchant(merchant_id: int) -> int:
-    from billing.liability import liability_snapshot_merchant as snapshot
-
-    merchant = Merchant.objects.merchants().filter(pk=merchant_id).first()
-    return len(snapshot(merchant=merchant)) if merchant else 0
-
-
-@app.task(name="billing.tasks.liability_snapshot_all")
-def liability_snapshot_all() -> int:
-    """Nightly: one snapshot task per merchant (fan-out; each runs in that merchant's schema)."""
-    ids = list(Merchant.objects.merchants().values_list("pk", flat=True))
-    for merchant_id in ids:
-        liability_snapshot_merchant.delay(merchant_id)
-    return len(ids)

@@ -27,13 +27,15 @@ from checkout.errors import CheckoutError, CheckoutErrorCode
 from checkout.models import CheckoutSession, Payment
 from checkout.objects import session_object
 from checkout.signing import tag_verify
+from duework.kinds import CHECKOUT_EXPIRY
+from duework.services import due_work_schedule
 from superpayment.money import MoneyError, amount_parse, currency_validate
 from superpayment.text import has_control_characters
 from tenants.errors import ApiKeyError
 from tenants.keys import AuthenticatedKey, api_key_authenticate
 from tenants.models import ApiKey
 from tenants.origins import origin_normalise
-from vouchers.holds import voucher_holds_release
+from vouchers.holds import voucher_holds_purge_expired, voucher_holds_release
 from webhooks.services import event_record
 
 log = structlog.get_logger(__name__)
@@ -122,6 +124,7 @@ def order_assert_unpaid(*, livemode: bool, order_id: str) -> None:
         )
 
 
+@transaction.atomic
 def checkout_session_create(
     *,
     livemode: bool,
@@ -158,6 +161,8 @@ def checkout_session_create(
         publishable_key_id=publishable_key_id,
         expires_at=session_expiry,
     )
+    # Its expiry is due work: in the public index, in this transaction (beat finds it there).
+    due_work_schedule([(CHECKOUT_EXPIRY, session_expiry)])
     log.info("checkout_session_created", session=session.public_id, source=source)
     return session
 
@@ -333,4 +338,12 @@ def checkout_sessions_expire_due(*, now: datetime.datetime | None = None) -> int
             break
     if expired:
         log.info("checkout_sessions_expired", count=expired)
+    return expired
+
+
+def checkout_expiry_run() -> int:
+    """The active merchant's due checkout work (duework.kinds.CHECKOUT_EXPIRY): expire the
+    sessions past their expiry, then purge expired holds. Returns the sessions expired."""
+    expired = checkout_sessions_expire_due()
+    voucher_holds_purge_expired()
     return expired

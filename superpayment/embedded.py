@@ -21,6 +21,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+# The connection budget (docs/deploying.md, "Connection budget"): enough for every process the
+# Kubernetes autoscalers may run at their maxima, plus migration and headroom, so the embedded
+# server, docker-compose.yml and the managed server's parameter group all allow the same number.
+# tests/deploy/test_connection_budget.py recomputes the need from k8s/ and checks this covers it.
+MAX_CONNECTIONS = 400
+
 PG_SYSTEM_USER = "pgserver"  # postgres refuses to run as root; pgserver's own convention
 
 

@@ -21,6 +21,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from superpayment.embedded import (
+    MAX_CONNECTIONS,
     UNSUPPORTED_HELP,
     EmbeddedPostgres,
     EmbeddedRedis,
@@ -41,8 +42,8 @@ TEST_PG_SETTINGS = {
     "max_connections": "300",
 }
 # Benchmarks keep PostgreSQL's durable defaults so figures mean what they would in production.
-BENCH_PG_SETTINGS = {"max_connections": "300"}
-RUN_PG_SETTINGS = {"max_connections": "200"}
+BENCH_PG_SETTINGS = {"max_connections": str(MAX_CONNECTIONS)}
+RUN_PG_SETTINGS = {"max_connections": str(MAX_CONNECTIONS)}
 
 
 def say(message: str) -> None:

@@ -110,6 +110,7 @@ SHARED_APPS = [
     "billing",
     "webhooks.queue",  # the public due-delivery queue; webhooks itself is a tenant app
     "django_prometheus",
+    "duework",  # the public index of each merchant's next due periodic work
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",
@@ -239,6 +240,8 @@ CELERY_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 3600)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
 CELERY_RESULT_EXPIRES = 24 * 3600
+# Nothing reads a task's return value: no result keys in Redis (one per task otherwise).
+CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_TIME_LIMIT = 15 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 14 * 60
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
@@ -251,18 +254,13 @@ CELERY_BEAT_SCHEDULE = {
         "task": "billing.tasks.invoice_run_previous_month",
         "schedule": crontab(minute=0, hour=1, day_of_month=1),  # 01:00 UTC on the 1st
     },
-    "billing-voucher-liability-nightly": {
-        "task": "billing.tasks.liability_snapshot_all",
-        "schedule": crontab(minute=30, hour=2),
-    },
-    "vouchers-expire-due": {
-        "task": "vouchers.tasks.expire_due_all_merchants",
-        "schedule": 300.0,
-    },
-    # Expires unpaid checkout sessions (event checkout.session.expired, holds released).
-    "checkout-sessions-expire": {
-        "task": "checkout.tasks.expire_sessions_all_merchants",
-        "schedule": 60.0,
+    # Per-merchant periodic work (checkout sessions and holds to expire, vouchers to expire, the
+    # nightly liability snapshot): a task for each merchant with work due in the public index
+    # (duework), none for idle merchants.
+    "due-work-tick": {
+        "task": "duework.tasks.tick",
+        "schedule": 30.0,
+        "options": {"expires": 30.0},
     },
     "idempotency-keys-purge": {
         "task": "tenants.tasks.idempotency_keys_purge",

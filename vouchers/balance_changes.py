@@ -13,6 +13,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from vouchers.due_work import vouchers_due_work_schedule
 from vouchers.errors import VoucherError, VoucherErrorCode
 from vouchers.events import (
     VOUCHER_EXPIRED,
@@ -91,6 +92,10 @@ def _balance_move(voucher: Voucher, *, change: int, kind: str, **details: Any) -
         voucher=voucher, kind=kind, amount=change, balance_after=balance_after, **details
     )
     voucher.refresh_from_db()
+    if change > 0 and voucher.status == Voucher.Status.ACTIVE:
+        # A balance that grows may be live liability again, and an exhausted voucher that comes
+        # back to life expires again.
+        vouchers_due_work_schedule(expiries=[voucher.expires_at], livemode=voucher.livemode)
     return voucher
 
 
@@ -252,6 +257,8 @@ def voucher_update(
         **changes, version=F("version") + 1, updated_at=now
     )
     voucher.refresh_from_db()
+    if voucher.status == Voucher.Status.ACTIVE and {"status", "expires_at"} & changes.keys():
+        vouchers_due_work_schedule(expiries=[voucher.expires_at], livemode=voucher.livemode)
     voucher_event_record(voucher=voucher, event_type=VOUCHER_UPDATED)
     log.info("voucher_updated", voucher_id=voucher.public_id, fields=sorted(changes), actor=actor)
     return voucher

@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from superpayment.money import MoneyError, amount_parse, currency_exponent, currency_validate
 from vouchers.codes import code_format, code_import_validate
+from vouchers.due_work import vouchers_due_work_schedule
 from vouchers.errors import VoucherError, VoucherErrorCode
 from vouchers.events import BULK_EVENTS_MAX, VOUCHER_CREATED, voucher_event_record
 from vouchers.models import Voucher, VoucherLedgerEntry
@@ -193,6 +194,7 @@ def vouchers_import(*, rows: list[ImportRow], livemode: bool, created_by: int | 
     try:
         with transaction.atomic():
             Voucher.objects.bulk_create(vouchers, batch_size=5_000)
+            vouchers_due_work_schedule(expiries=[row.expires_at for row in rows], livemode=livemode)
     except IntegrityError as exc:
         raise VoucherError(
             VoucherErrorCode.CODE_TAKEN,

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from superpayment.errors import violated_constraint
 from vouchers.codes import DEFAULT_RANDOM_LENGTH, code_generate, code_import_validate
+from vouchers.due_work import vouchers_due_work_schedule
 from vouchers.errors import VoucherError, VoucherErrorCode
 from vouchers.events import BULK_EVENTS_MAX, VOUCHER_CREATED, voucher_event_record
 from vouchers.models import Voucher, VoucherLedgerEntry, voucher_public_id_new
@@ -130,6 +131,7 @@ def voucher_issue(
                     actor=created_by,
                 )
                 voucher_event_record(voucher=voucher, event_type=VOUCHER_CREATED)
+                vouchers_due_work_schedule(expiries=[voucher.expires_at], livemode=livemode)
             return voucher
         except IntegrityError as exc:
             if not _is_code_conflict(exc):
@@ -218,6 +220,7 @@ def vouchers_insert_generated(
         raise VoucherError(
             VoucherErrorCode.CODE_TAKEN, "Could not find free codes; try longer ones."
         )
+    vouchers_due_work_schedule(expiries=[terms["expires_at"]], livemode=terms["livemode"])
     vouchers = [
         Voucher(
             pk=pk,

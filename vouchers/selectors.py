@@ -163,3 +163,31 @@ def voucher_status_counts(*, livemode: bool) -> dict[str, int]:
     """Status -> how many vouchers of this mode have it (the portal's status chips)."""
     rows = Voucher.objects.filter(livemode=livemode).values("status").annotate(n=Count("pk"))
     return {row["status"]: row["n"] for row in rows}
+
+
+# --- periodic work (duework.kinds) -----------------------------------------------------------
+
+
+def voucher_expiry_next_due(*, now: datetime) -> datetime | None:
+    """When the active merchant's next active voucher expires (voucher_active_expiry_idx)."""
+    return (
+        Voucher.objects.filter(status=Voucher.Status.ACTIVE, expires_at__isnull=False)
+        .order_by("expires_at")
+        .values_list("expires_at", flat=True)
+        .first()
+    )
+
+
+def voucher_holds_next_expiry() -> datetime | None:
+    """When the active merchant's next voucher hold expires (the table holds only live holds
+    and expired ones not yet purged, so it stays small)."""
+    from vouchers.hold_models import VoucherHold
+
+    return VoucherHold.objects.order_by("expires_at").values_list("expires_at", flat=True).first()
+
+
+def voucher_liability_outstanding() -> bool:
+    """Whether the active merchant has live vouchers with a balance left to spend."""
+    return Voucher.objects.filter(
+        livemode=True, status=Voucher.Status.ACTIVE, balance__gt=0
+    ).exists()
