@@ -14,7 +14,8 @@ graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "30"))
 keepalive = 5
 max_requests = 2000
 max_requests_jitter = 200
-accesslog = "-"
+# One line per request at LOG_LEVEL INFO or DEBUG (production's default); `make run` is quieter.
+accesslog = "-" if os.environ.get("LOG_LEVEL", "INFO").upper() in ("INFO", "DEBUG") else None
 errorlog = "-"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 # The control socket defaults to one path per user: several servers on a machine would collide.

@@ -152,17 +152,24 @@ def run_product(folder: Path, port: int, prepare: bool = True) -> int:
         env.setdefault("DJANGO_ENV", "development")
         env.setdefault("WEBHOOKS_ALLOW_PRIVATE", "1")
         env.setdefault("PUBLIC_BASE_URL", f"http://127.0.0.1:{port}")
+        # Routine lines (every request, every task, every beat tick) only when asked for.
+        env.setdefault("LOG_LEVEL", "WARNING")
+        demo_lines: list[str] = []
         if prepare and not stop.requested:
             say("migrating the database and preparing the demo merchant")
             setup_argv = [PYTHON, "manage.py", "setup_platform", "--demo"]
-            setup = subprocess.run(setup_argv, env=env, cwd=ROOT, check=False)
+            setup = subprocess.run(
+                setup_argv, env=env, cwd=ROOT, check=False, stdout=subprocess.PIPE, text=True
+            )
             if setup.returncode != 0:
+                print(setup.stdout, end="", flush=True)
                 say(f"preparing the database failed (exit code {setup.returncode})")
                 return 1
+            demo_lines = demo_lines_of(setup.stdout)
         for program in product_programs(env, port, folder):
             if not stop.requested:
                 supervisor.add(program)
-        return watch(supervisor, port, stop)
+        return watch(supervisor, port, stop, demo_lines)
     finally:
         say("stopping everything")
         supervisor.stop_all()
@@ -191,12 +198,26 @@ def start_services(supervisor: Supervisor, folder: Path, pg_settings: dict[str, 
     return env
 
 
+def demo_lines_of(setup_output: str) -> list[str]:
+    """What setup_platform --demo said about the demo merchant (owner, shop, voucher codes),
+    shown again under the URLs once everything is up, where it stays on screen."""
+    lines = setup_output.splitlines()
+    starts = [index for index, line in enumerate(lines) if line.startswith("Demo merchant")]
+    return lines[starts[0] :] if starts else []
+
+
 def product_programs(env: dict[str, str], port: int, folder: Path) -> list[Program]:
     """The product's processes, in start order. Each entry is supervised the same way."""
     bin_dir = Path(PYTHON).parent
 
     def program(name: str, argv: list[str]) -> Program:
         return Program(name=name, argv=argv, env=env, cwd=ROOT)
+
+    # Celery's start-up banner and per-task lines only at LOG_LEVEL INFO or DEBUG.
+    level = env.get("LOG_LEVEL", "INFO").lower()
+    celery = [str(bin_dir / "celery"), "-A", "superpayment"]
+    if level not in ("info", "debug"):
+        celery.append("--quiet")
 
     return [
         program(
@@ -206,20 +227,20 @@ def product_programs(env: dict[str, str], port: int, folder: Path) -> list[Progr
         ),
         program(
             "worker",
-            [str(bin_dir / "celery"), "-A", "superpayment", "worker", "-l", "info"]
-            + ["--concurrency", env.get("CELERY_CONCURRENCY", "2")],
+            celery + ["worker", "-l", level, "--concurrency", env.get("CELERY_CONCURRENCY", "2")],
         ),
         # Webhook deliveries, from the PostgreSQL outbox (LISTEN/NOTIFY): no Redis involved.
         program("webhooks", [PYTHON, "manage.py", "webhooks_dispatch"]),
         program(
             "beat",
-            [str(bin_dir / "celery"), "-A", "superpayment", "beat", "-l", "info"]
-            + ["--schedule", str(folder / "celerybeat-schedule")],
+            celery + ["beat", "-l", level, "--schedule", str(folder / "celerybeat-schedule")],
         ),
     ]
 
 
-def watch(supervisor: Supervisor, port: int, stop: StopRequest) -> int:
+def watch(
+    supervisor: Supervisor, port: int, stop: StopRequest, demo_lines: list[str] | None = None
+) -> int:
     base = f"http://127.0.0.1:{port}"
     announced, next_check = False, 0.0
     while not stop.requested:
@@ -227,12 +248,12 @@ def watch(supervisor: Supervisor, port: int, stop: StopRequest) -> int:
         if not announced and time.monotonic() >= next_check:
             announced, next_check = healthy(f"{base}/healthz"), time.monotonic() + 1
             if announced:
-                announce(base)
+                announce(base, demo_lines or [])
         time.sleep(0.2)
     return 0
 
 
-def announce(base: str) -> None:
+def announce(base: str, demo_lines: list[str]) -> None:
     say("SuperPayment is running. A process that dies is restarted; Ctrl-C stops everything.")
     say(f"  home page      {base}/")
     say(f"  health         {base}/healthz   readiness {base}/readyz")
@@ -241,9 +262,12 @@ def announce(base: str) -> None:
     say(f"  admin console  {base}/admin/")
     say("                 staff account: make manage ARGS=createsuperuser, then turn on 2FA")
     say(f"  API docs       {base}/v1/docs")
-    say(f"  demo shop      {base}/demo/shop/   (demo voucher codes printed above)")
+    say(f"  demo shop      {base}/demo/shop/   (voucher codes below)")
     say(f"  emails         printed here and kept in {VAR / 'mail'}")
     say(f"  data and logs  {VAR}")
+    say("  more output    LOG_LEVEL=INFO make run (every request, task and beat tick)")
+    for line in demo_lines:
+        say(f"  {line}")
 
 
 @contextmanager

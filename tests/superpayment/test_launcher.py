@@ -200,3 +200,31 @@ def test_a_child_that_keeps_crashing_is_reported_and_retried_with_growing_delays
     assert report.startswith("crashing KEEPS CRASHING: 4 times in a row")
     assert not _alive(steady_pid)
     assert [Backoff(first=1, cap=30).delay(n) for n in range(1, 8)] == [1, 2, 4, 8, 16, 30, 30]
+
+
+def test_make_run_keeps_the_terminal_readable(tmp_path):
+    from superpayment.launcher import demo_lines_of, product_programs
+
+    quiet = {
+        program.name: program.argv
+        for program in product_programs({"LOG_LEVEL": "WARNING"}, 8000, tmp_path)
+    }
+    assert (
+        "--quiet" in quiet["worker"]
+        and quiet["worker"][quiet["worker"].index("-l") + 1] == "warning"
+    )
+    assert "--quiet" in quiet["beat"]
+    chatty = {
+        program.name: program.argv
+        for program in product_programs({"LOG_LEVEL": "INFO"}, 8000, tmp_path)
+    }
+    assert "--quiet" not in chatty["worker"] and "info" in chatty["beat"]
+    output = (
+        "Applying migrations...\n"
+        "Demo merchant 'demo-shop': created; owner x / y\n"
+        "  ABCD-EFGH  (€10.00 left)\n"
+    )
+    assert demo_lines_of(output) == [
+        "Demo merchant 'demo-shop': created; owner x / y",
+        "  ABCD-EFGH  (€10.00 left)",
+    ]
