@@ -128,6 +128,8 @@ TENANT_CREATION_FAKES_MIGRATIONS = True
 # query). Safe because the backend forgets what it set on ROLLBACK and ROLLBACK TO SAVEPOINT,
 # which revert a SET (tests/tenants/test_search_path.py).
 TENANT_LIMIT_SET_CALLS = True
+# Processes that migrate merchant schemas in parallel in `setup_platform` (--processes).
+MIGRATION_PROCESSES = env_int("MIGRATION_PROCESSES", 2)
 TENANT_DOMAIN_SUFFIX = env_str("TENANT_DOMAIN_SUFFIX", "merchants.superpayment.localhost")
 
 MIDDLEWARE = [

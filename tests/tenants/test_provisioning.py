@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django_tenants.utils import schema_context, schema_exists
 
 from tenants.errors import TenantError, TenantErrorCode
@@ -147,14 +150,85 @@ def test_a_clone_has_the_template_constraint_and_index_names(merchant_a, setting
 
 
 def test_setup_repairs_a_schema_whose_constraint_was_misnamed(merchant_a, settings):
-    from tenants.services import merchant_schemas_repair
+    # A schema cloned before the alignment existed: setup_platform renames it when it brings
+    # the schema up to date.
+    from django.core.management import call_command
 
     with connection.cursor() as cursor:
         cursor.execute(
             f'ALTER TABLE "{merchant_a.schema_name}".checkout_payment'
             " RENAME CONSTRAINT payment_order_once TO checkout_payment_livemode_order_id_key"
         )
-    assert merchant_schemas_repair() == 1
-    assert merchant_schemas_repair() == 0
+    Merchant.objects.filter(pk=merchant_a.pk).update(migrations_digest="")
+    call_command("setup_platform", processes=1, verbosity=0)
     template = _constraint_and_index_names(settings.TENANT_BASE_SCHEMA)
     assert _constraint_and_index_names(merchant_a.schema_name) == template
+
+
+# Catalogs whose size grows with every merchant schema (a few rows per table of each schema).
+_GROWING_CATALOGS = re.compile(
+    r"\b(pg_class|pg_constraint|pg_attribute|pg_depend|pg_type|pg_index)\b"
+)
+
+
+def _seq_scanned_catalogs(statement: str) -> set[str]:
+    """Catalogs a statement must read whole: its plan with sequential scans priced out."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("EXPLAIN " + statement)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+        cursor.execute("SET LOCAL enable_seqscan = on")
+    return set(re.findall(r"Seq Scan on (pg_\w+)", plan)) & {
+        "pg_class",
+        "pg_constraint",
+        "pg_attribute",
+        "pg_depend",
+        "pg_type",
+        "pg_index",
+        "pg_namespace",
+    }
+
+
+def test_provisioning_installs_no_function_and_reads_only_the_new_schemas_catalog():
+    # At 100,000 merchants, provisioning must cost what it costs at 100: nothing re-created per
+    # call, no catalog read whole.
+    with CaptureQueriesContext(connection) as captured:
+        provision_merchant(**NEW_SHOP)
+    statements = [query["sql"] for query in captured.captured_queries]
+
+    assert not [s for s in statements if re.search(r"CREATE\s+(OR\s+REPLACE\s+)?FUNCTION", s, re.I)]
+    assert any("clone_schema" in s for s in statements)
+    catalog_reads = [
+        s
+        for s in statements
+        if s.lstrip().upper().startswith(("SELECT", "WITH")) and "clone_schema" not in s
+        if _GROWING_CATALOGS.search(s) or "pg_namespace" in s
+    ]
+    assert catalog_reads  # the existence check and the constraint-name alignment
+    for statement in catalog_reads:
+        assert _seq_scanned_catalogs(statement) == set(), statement
+
+
+def test_the_clone_function_is_installed_once_and_kept_in_step_with_django_tenants():
+    from tenants.cloning import (
+        clone_function_body_digest,
+        clone_function_ensure,
+        clone_function_installed_digest,
+    )
+
+    with connection.cursor() as cursor:
+        assert clone_function_installed_digest(cursor) == clone_function_body_digest()
+        assert clone_function_ensure() is False  # current: left alone
+        # Another version's body (as after a django-tenants upgrade): re-installed.
+        cursor.execute(
+            "CREATE OR REPLACE FUNCTION public.clone_schema(source_schema text, dest_schema text,"
+            " VARIADIC arr public.cloneparms[] DEFAULT '{}') RETURNS integer"
+            " LANGUAGE plpgsql AS $$BEGIN RETURN 0; END$$"
+        )
+        assert clone_function_ensure() is True
+        assert clone_function_installed_digest(cursor) == clone_function_body_digest()
+    # And the re-installed function clones, with the template's constraint names.
+    result = provision_merchant(**NEW_SHOP)
+    assert ("checkout_payment", "payment_order_once") in _constraint_and_index_names(
+        result.merchant.schema_name
+    )
