@@ -31,9 +31,8 @@ RESERVED_SLUGS = frozenset(
     demo-template null none undefined internal staff security legal terms privacy about blog
     """.split()
 )
-# One provisioning at a time: it serialises slug checks, and the clone function creates and
-# drops its helper types in the public schema, which concurrent clones would trip over. The
-# same key guards a re-install of the clone function (tenants.cloning).
+# One provisioning at a time: it serialises slug checks (the clone itself only reads the
+# template and writes the new schema).
 PROVISION_LOCK_KEY = 0x5350_0001
 
 

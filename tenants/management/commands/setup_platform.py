@@ -11,7 +11,6 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from tenants.cloning import clone_function_ensure
 from tenants.migrating import (
     ProgressPrinter,
     code_migrations_digest,
@@ -50,7 +49,6 @@ class Command(BaseCommand):
 
     def handle(self, *args, demo: bool = False, verbosity: int = 1, processes=None, **options):
         call_command("migrate_schemas", shared=True, interactive=False, verbosity=verbosity)
-        clone_function_ensure()
         merchant_template_ensure()
         self.merchant_schemas_migrate(
             processes=processes or settings.MIGRATION_PROCESSES, verbosity=verbosity

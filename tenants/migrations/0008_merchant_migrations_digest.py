@@ -3,7 +3,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("tenants", "0008_clone_schema_function"),
+        ("tenants", "0007_audit_payment_refunded"),
     ]
 
     operations = [
