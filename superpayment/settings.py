@@ -175,7 +175,7 @@ def _database(url: str) -> dict:
     parsed = dj_database_url.parse(url, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60))
     return {
         **parsed,
-        "ENGINE": "django_tenants.postgresql_backend",
+        "ENGINE": "superpayment.postgresql_backend",  # django-tenants', schema-scoped table list
         "CONN_HEALTH_CHECKS": True,
         "OPTIONS": {
             **parsed.get("OPTIONS", {}),

@@ -172,3 +172,24 @@ def test_parallel_processes_migrate_every_schema():
         assert set(Merchant.objects.values_list("migrations_digest", flat=True)) == {digest}
     finally:
         committed(lambda: migrating.schemas_migrate(schemas, processes=1))
+
+
+def test_the_table_list_is_the_active_schemas_read_by_index(merchant_a):
+    # Django lists tables on every migrate (is django_migrations there?): answering for one
+    # schema must not read the catalog rows of every merchant.
+    from django_tenants.utils import schema_context
+
+    with schema_context(merchant_a.schema_name):
+        with CaptureQueriesContext(connection) as captured:
+            tables = set(connection.introspection.table_names())
+        listing = captured.captured_queries[-1]["sql"]
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("EXPLAIN " + listing)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+        cursor.execute("SET LOCAL enable_seqscan = on")
+    connection.set_schema_to_public()
+
+    assert {"django_migrations", "vouchers_voucher", "checkout_payment"} <= tables
+    assert "tenants_merchant" not in tables  # public's, not this schema's
+    assert "Seq Scan on pg_class" not in plan and "Seq Scan on pg_depend" not in plan, plan
