@@ -91,46 +91,48 @@ def _template_ddl(cursor, template: str) -> tuple[list[str], list[str], list[str
 def schema_clone(*, template: str, schema: str) -> None:
     """Copy `template` (tables, constraints, indexes, functions, triggers, rows) into the new
     `schema`, with the template's names. Runs in the caller's transaction: all or nothing."""
-    with connection.cursor() as cursor:
-        # Exact name, through pg_namespace's index: merchant schema names are lowercase by
-        # construction (tenants.services.merchant_schema_name), so no other case can exist, and
-        # django-tenants' lower(nspname) comparison would read every schema's row.
-        cursor.execute(
-            "SELECT EXISTS(SELECT 1 FROM pg_namespace WHERE nspname = %s),"
-            " quote_ident(%s), quote_ident(%s)",
-            [schema, template, schema],
-        )
-        exists, template_q, schema_q = cursor.fetchone()
-        if exists:
-            raise ValidationError("New schema name already exists")
-        cursor.execute("SELECT set_config('search_path', %s, false)", [template_q])
-        functions, tables, after, triggers = _template_ddl(cursor, template)
-        cursor.execute(f"CREATE SCHEMA {schema_q}")
-        # Replayed with the new schema first on the search path, so unqualified names land there.
-        cursor.execute("SELECT set_config('search_path', %s, false)", [f"{schema_q}, public"])
-
-        def here(statement: str) -> str:
-            return statement.replace(f"{template_q}.", f"{schema_q}.")
-
-        for statement in functions:
-            cursor.execute(here(statement))
-        for table in tables:
+    try:
+        with connection.cursor() as cursor:
+            # Exact name, through pg_namespace's index: merchant schema names are lowercase by
+            # construction (tenants.services.merchant_schema_name), so no other case can exist, and
+            # django-tenants' lower(nspname) comparison would read every schema's row.
             cursor.execute(
-                sql.SQL(
-                    "CREATE TABLE {new}.{table} (LIKE {template}.{table} INCLUDING DEFAULTS"
-                    " INCLUDING CONSTRAINTS INCLUDING IDENTITY INCLUDING GENERATED"
-                    " INCLUDING STORAGE INCLUDING COMMENTS INCLUDING COMPRESSION)"
-                ).format(
-                    new=sql.Identifier(schema),
-                    table=sql.Identifier(table),
-                    template=sql.Identifier(template),
-                )
+                "SELECT EXISTS(SELECT 1 FROM pg_namespace WHERE nspname = %s),"
+                " quote_ident(%s), quote_ident(%s)",
+                [schema, template, schema],
             )
-        for statement in after + triggers:
-            cursor.execute(here(statement))
-        _rows_copy(cursor, template=template, schema=schema)
-    # django-tenants owns the connection's search_path: make it set it again on the next query.
-    connection.set_schema_to_public()
+            exists, template_q, schema_q = cursor.fetchone()
+            if exists:
+                raise ValidationError("New schema name already exists")
+            cursor.execute("SELECT set_config('search_path', %s, false)", [template_q])
+            functions, tables, after, triggers = _template_ddl(cursor, template)
+            cursor.execute(f"CREATE SCHEMA {schema_q}")
+            # Replayed with the new schema first on the search path: unqualified names land there.
+            cursor.execute("SELECT set_config('search_path', %s, false)", [f"{schema_q}, public"])
+
+            def here(statement: str) -> str:
+                return statement.replace(f"{template_q}.", f"{schema_q}.")
+
+            for statement in functions:
+                cursor.execute(here(statement))
+            for table in tables:
+                cursor.execute(
+                    sql.SQL(
+                        "CREATE TABLE {new}.{table} (LIKE {template}.{table} INCLUDING DEFAULTS"
+                        " INCLUDING CONSTRAINTS INCLUDING IDENTITY INCLUDING GENERATED"
+                        " INCLUDING STORAGE INCLUDING COMMENTS INCLUDING COMPRESSION)"
+                    ).format(
+                        new=sql.Identifier(schema),
+                        table=sql.Identifier(table),
+                        template=sql.Identifier(template),
+                    )
+                )
+            for statement in after + triggers:
+                cursor.execute(here(statement))
+            _rows_copy(cursor, template=template, schema=schema)
+    finally:
+        # django-tenants owns the connection's search_path: it sets it again on the next query.
+        connection.set_schema_to_public()
 
 
 def _rows_copy(cursor, *, template: str, schema: str) -> None:

@@ -196,6 +196,8 @@ def schemas_migrate(
         if progress:
             progress(run)
 
+    if not schema_names:
+        return run
     if processes <= 1 or len(schema_names) <= chunk_size:
         global _worker
         _worker = SchemaMigrator()
