@@ -3,7 +3,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("tenants", "0007_audit_payment_refunded"),
+        ("tenants", "0009_staff_users_audit"),
     ]
 
     operations = [
