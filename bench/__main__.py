@@ -16,7 +16,7 @@ from pathlib import Path
 
 import django
 
-BENCHMARKS = ["provisioning", "vouchers", "billing", "webhooks", "checkout"]
+BENCHMARKS = ["provisioning", "tenancy", "vouchers", "billing", "webhooks", "checkout"]
 
 
 def main(argv: list[str]) -> int:

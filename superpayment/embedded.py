@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import importlib.util
+import math
 import os
 import platform
 import pwd
@@ -28,6 +29,22 @@ from pathlib import Path
 MAX_CONNECTIONS = 400
 
 PG_SYSTEM_USER = "pgserver"  # postgres refuses to run as root; pgserver's own convention
+
+# pg_dump locks every table of the database in one transaction, and PostgreSQL's shared lock
+# table holds max_locks_per_transaction x (max_connections + max_prepared_transactions) locks;
+# PostgreSQL's default (64) stops a dump at ~1,400 merchants. Sized for this many merchants
+# (each ~4 KB of shared memory, docs/deploying.md):
+LOCKS_SIZED_FOR_MERCHANTS = int(os.environ.get("EMBEDDED_PG_MERCHANTS", "100000"))
+TABLES_PER_MERCHANT = 14  # the tenant apps' tables + django_migrations (bench/tenancy.py counts)
+SHARED_TABLES = 80  # public schema, with room to grow
+LOCK_HEADROOM = 1.25  # other sessions' locks while a dump runs, tables added by later releases
+
+
+def max_locks_per_transaction(*, merchants: int, max_connections: int) -> int:
+    """Lock slots per connection so that one transaction can lock every table of `merchants`
+    merchants (what pg_dump does)."""
+    tables = merchants * TABLES_PER_MERCHANT + SHARED_TABLES
+    return max(64, math.ceil(tables * LOCK_HEADROOM / max_connections))
 
 
 class EmbeddedUnavailable(RuntimeError):
@@ -152,7 +169,16 @@ class EmbeddedPostgres:
         self._stop_stale_server()
         options = [f"port={self.port}", "listen_addresses=127.0.0.1"]
         options += ["unix_socket_directories="]  # TCP only: socket paths have length limits
-        options += [f"{key}={value}" for key, value in self.settings.items()]
+        settings = {
+            "max_locks_per_transaction": str(
+                max_locks_per_transaction(
+                    merchants=LOCKS_SIZED_FOR_MERCHANTS,
+                    max_connections=int(self.settings.get("max_connections", 100)),
+                )
+            ),
+            **self.settings,
+        }
+        options += [f"{key}={value}" for key, value in settings.items()]
         log_path = self.datadir / "server.log"
         with open(log_path, "ab") as log:
             self.process = subprocess.Popen(

@@ -39,6 +39,7 @@ TEST_PG_SETTINGS = {
     "fsync": "off",
     "synchronous_commit": "off",
     "full_page_writes": "off",
+    "max_locks_per_transaction": "128",  # a few merchants: no lock table sized for 100,000
     "max_connections": "300",
 }
 # Benchmarks keep PostgreSQL's durable defaults so figures mean what they would in production.

@@ -130,6 +130,8 @@ TENANT_CREATION_FAKES_MIGRATIONS = True
 # query). Safe because the backend forgets what it set on ROLLBACK and ROLLBACK TO SAVEPOINT,
 # which revert a SET (tests/tenants/test_search_path.py).
 TENANT_LIMIT_SET_CALLS = True
+# Processes that migrate merchant schemas in parallel in `setup_platform` (--processes).
+MIGRATION_PROCESSES = env_int("MIGRATION_PROCESSES", 2)
 TENANT_DOMAIN_SUFFIX = env_str("TENANT_DOMAIN_SUFFIX", "merchants.superpayment.localhost")
 
 MIDDLEWARE = [
@@ -178,7 +180,7 @@ def _database(url: str) -> dict:
     parsed = dj_database_url.parse(url, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60))
     return {
         **parsed,
-        "ENGINE": "django_tenants.postgresql_backend",
+        "ENGINE": "superpayment.postgresql_backend",  # django-tenants', schema-scoped table list
         "CONN_HEALTH_CHECKS": True,
         "OPTIONS": {
             **parsed.get("OPTIONS", {}),

@@ -31,8 +31,8 @@ RESERVED_SLUGS = frozenset(
     demo-template null none undefined internal staff security legal terms privacy about blog
     """.split()
 )
-# One provisioning at a time: it serialises slug checks and the clone function's
-# CREATE OR REPLACE, which concurrent transactions would otherwise trip over.
+# One provisioning at a time: it serialises slug checks (the clone itself only reads the
+# template and writes the new schema).
 PROVISION_LOCK_KEY = 0x5350_0001
 
 
@@ -120,13 +120,15 @@ def provision_merchant(
                 f"The slug “{slug}” is already taken; choose another.",
                 param="slug",
             )
-        merchant_template_ensure()
+        template = merchant_template_ensure()
         merchant = Merchant(
             schema_name=merchant_schema_name(slug),
             slug=slug,
             name=name,
             country=country,
             default_currency=default_currency,
+            # The clone carries the template's django_migrations rows, so its migration state.
+            migrations_digest=template.migrations_digest,
         )
         merchant.save(verbosity=0)  # clones TENANT_BASE_SCHEMA inside this transaction
         Domain.objects.create(
@@ -151,16 +153,6 @@ def merchant_template_ensure() -> Merchant:
         )
         template.save(verbosity=0)
     return template
-
-
-def merchant_schemas_repair() -> int:
-    """Align every merchant schema's constraint names with the template's (see tenants.cloning);
-    the number renamed, 0 once all agree. One catalog query however many merchants."""
-    from tenants.cloning import clone_constraint_names_align
-
-    connection.set_schema_to_public()
-    schemas = list(Merchant.objects.filter(is_template=False).values_list("schema_name", flat=True))
-    return clone_constraint_names_align(template=settings.TENANT_BASE_SCHEMA, schemas=schemas)
 
 
 def merchant_schema_assert_exists(*, schema_name: str) -> None:

@@ -181,7 +181,7 @@ SHOW_DATABASES = (
         (None, "['default'] None None None None None"),
         (
             "postgresql://reader:pw@replica.internal:5432/superpayment?sslmode=verify-full",
-            "['default', 'replica'] django_tenants.postgresql_backend replica.internal "
+            "['default', 'replica'] superpayment.postgresql_backend replica.internal "
             "superpayment verify-full default",
         ),
     ],

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django_tenants.utils import schema_context, schema_exists
 
 from tenants.errors import TenantError, TenantErrorCode
@@ -147,14 +150,54 @@ def test_a_clone_has_the_template_constraint_and_index_names(merchant_a, setting
 
 
 def test_setup_repairs_a_schema_whose_constraint_was_misnamed(merchant_a, settings):
-    from tenants.services import merchant_schemas_repair
+    # A schema cloned before the alignment existed: setup_platform renames it when it brings
+    # the schema up to date.
+    from django.core.management import call_command
 
     with connection.cursor() as cursor:
         cursor.execute(
             f'ALTER TABLE "{merchant_a.schema_name}".checkout_payment'
             " RENAME CONSTRAINT payment_order_once TO checkout_payment_livemode_order_id_key"
         )
-    assert merchant_schemas_repair() == 1
-    assert merchant_schemas_repair() == 0
+    Merchant.objects.filter(pk=merchant_a.pk).update(migrations_digest="")
+    call_command("setup_platform", processes=1, verbosity=0)
     template = _constraint_and_index_names(settings.TENANT_BASE_SCHEMA)
     assert _constraint_and_index_names(merchant_a.schema_name) == template
+
+
+# Catalogs whose size grows with every merchant schema (a few rows per table of each schema).
+_GROWING_CATALOGS = ("pg_class", "pg_constraint", "pg_attribute", "pg_depend", "pg_index")
+
+
+def _seq_scanned_catalogs(statement: str) -> set[str]:
+    """Catalogs a statement must read whole: its plan with sequential scans priced out."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("EXPLAIN " + statement)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+        cursor.execute("SET LOCAL enable_seqscan = on")
+    return set(re.findall(r"Seq Scan on (pg_\w+)", plan)) & {*_GROWING_CATALOGS, "pg_namespace"}
+
+
+def test_provisioning_installs_no_function_and_reads_only_the_new_schemas_catalog():
+    # At 100,000 merchants, provisioning must cost what it costs at 100: nothing re-created in
+    # public per call (django-tenants re-created its clone function), no catalog read whole.
+    with CaptureQueriesContext(connection) as captured:
+        provision_merchant(**NEW_SHOP)
+    statements = [query["sql"] for query in captured.captured_queries]
+
+    functions_created = re.findall(
+        r"CREATE\s+(?:OR\s+REPLACE\s+)?FUNCTION\s+([\w.]+)", " ".join(statements), re.I
+    )
+    # Only the template's own trigger function, created in the new schema.
+    assert functions_created == ["m_corner_bakery.vouchers_ledger_refuse_change"]
+    assert any(s.startswith("CREATE SCHEMA") for s in statements)
+    catalog_reads = [
+        s
+        for s in statements
+        if s.lstrip().upper().startswith(("SELECT", "WITH"))
+        if any(catalog in s for catalog in (*_GROWING_CATALOGS, "pg_namespace"))
+    ]
+    assert len(catalog_reads) >= 5  # existence check, the template's objects, its definitions
+    for statement in catalog_reads:
+        assert _seq_scanned_catalogs(statement) == set(), statement

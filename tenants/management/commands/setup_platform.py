@@ -1,17 +1,24 @@
-"""Bring a database up to date: shared schema, template schema, every merchant; demo data.
+"""Bring a database up to date: shared schema, template schema, every merchant that is behind;
+demo data.
 
-Run by `make run` on every start and by the deployment's migration job; safe to run repeatedly.
+Run by `make run` on every start and by the deployment's migration job; safe to run repeatedly,
+and a run that stops part-way is finished by running it again (tenants.migrating).
 """
+
+import time
 
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from tenants.services import (
-    merchant_schemas_repair,
-    merchant_template_ensure,
-    provision_merchant,
+from tenants.migrating import (
+    ProgressPrinter,
+    code_migrations_digest,
+    schemas_behind,
+    schemas_migrate,
 )
+from tenants.models import Merchant
+from tenants.services import merchant_template_ensure, provision_merchant
 from tenants.team import demo_owner_ensure
 
 DEMO_OWNER_EMAIL = "owner@demo-shop.localhost"
@@ -25,41 +32,79 @@ DEMO_MERCHANT = {
 
 
 class Command(BaseCommand):
-    help = "Migrate the shared and all tenant schemas, keep the template schema current."
+    help = (
+        "Migrate the shared schema, then the template and every merchant schema that is behind "
+        "(in parallel, resumable)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--demo", action="store_true", help="create the demo merchant")
+        parser.add_argument(
+            "--processes",
+            type=int,
+            default=None,
+            help="processes migrating merchant schemas (default: MIGRATION_PROCESSES, "
+            f"{settings.MIGRATION_PROCESSES})",
+        )
 
-    def handle(self, *args, demo: bool = False, verbosity: int = 1, **options):
+    def handle(self, *args, demo: bool = False, verbosity: int = 1, processes=None, **options):
         call_command("migrate_schemas", shared=True, interactive=False, verbosity=verbosity)
         merchant_template_ensure()
-        call_command("migrate_schemas", tenant=True, interactive=False, verbosity=verbosity)
-        merchant_schemas_repair()
+        self.merchant_schemas_migrate(
+            processes=processes or settings.MIGRATION_PROCESSES, verbosity=verbosity
+        )
         if demo:
-            if settings.PRODUCTION:
-                raise CommandError("Demo data is for development only.")
-            result = provision_merchant(**DEMO_MERCHANT)
-            demo_owner_ensure(
-                merchant=result.merchant, email=DEMO_OWNER_EMAIL, password=DEMO_OWNER_PASSWORD
-            )
-            state = "created" if result.created else "already there"
+            self.demo_ensure()
+
+    def merchant_schemas_migrate(self, *, processes: int, verbosity: int) -> None:
+        started = time.monotonic()
+        behind = schemas_behind(code_migrations_digest())
+        if verbosity >= 1:
+            total = Merchant.objects.count()
             self.stdout.write(
-                f"Demo merchant {result.merchant.slug!r}: {state}; "
-                f"owner {DEMO_OWNER_EMAIL} / {DEMO_OWNER_PASSWORD}"
+                f"merchant schemas: {len(behind):,} of {total:,} behind the code's migrations"
+                + (f", migrating with {processes} processes" if behind else "")
             )
-            from checkout.demo import demo_checkout_ensure
-            from superpayment.money import amount_format
-
-            demo = demo_checkout_ensure(merchant=result.merchant)
+        write = self.stdout.write if verbosity >= 1 else (lambda line: None)
+        run = schemas_migrate(behind, processes=processes, progress=ProgressPrinter(write))
+        if verbosity >= 1 and behind:
             self.stdout.write(
-                f"Demo shop {settings.PUBLIC_BASE_URL.rstrip('/')}/demo/shop/ "
-                f"(publishable key {demo.publishable_key}); demo voucher codes:"
+                f"merchant schemas: {run.done - len(run.failed):,} brought up to date "
+                f"({run.applied:,} migrations applied) in {time.monotonic() - started:.1f} s"
             )
-            from vouchers.codes import code_format
+        if run.failed:
+            for schema_name, error in sorted(run.failed.items()):
+                self.stderr.write(f"{schema_name}: {error}")
+            raise CommandError(
+                f"{len(run.failed)} merchant schema(s) failed to migrate; the others are done. "
+                "Fix the cause and run setup_platform again: it carries on with those behind."
+            )
 
-            for code, balance in demo.codes:
-                self.stdout.write(f"  {code_format(code)}  ({amount_format(balance, 'EUR')} left)")
-            from checkout.demo_backend import demo_webhook_endpoint_ensure
+    def demo_ensure(self) -> None:
+        if settings.PRODUCTION:
+            raise CommandError("Demo data is for development only.")
+        result = provision_merchant(**DEMO_MERCHANT)
+        demo_owner_ensure(
+            merchant=result.merchant, email=DEMO_OWNER_EMAIL, password=DEMO_OWNER_PASSWORD
+        )
+        state = "created" if result.created else "already there"
+        self.stdout.write(
+            f"Demo merchant {result.merchant.slug!r}: {state}; "
+            f"owner {DEMO_OWNER_EMAIL} / {DEMO_OWNER_PASSWORD}"
+        )
+        from checkout.demo import demo_checkout_ensure
+        from superpayment.money import amount_format
 
-            endpoint = demo_webhook_endpoint_ensure(merchant=result.merchant)
-            self.stdout.write(f"Demo shop backend receives webhooks at {endpoint.url}")
+        demo = demo_checkout_ensure(merchant=result.merchant)
+        self.stdout.write(
+            f"Demo shop {settings.PUBLIC_BASE_URL.rstrip('/')}/demo/shop/ "
+            f"(publishable key {demo.publishable_key}); demo voucher codes:"
+        )
+        from vouchers.codes import code_format
+
+        for code, balance in demo.codes:
+            self.stdout.write(f"  {code_format(code)}  ({amount_format(balance, 'EUR')} left)")
+        from checkout.demo_backend import demo_webhook_endpoint_ensure
+
+        endpoint = demo_webhook_endpoint_ensure(merchant=result.merchant)
+        self.stdout.write(f"Demo shop backend receives webhooks at {endpoint.url}")
