@@ -26,6 +26,7 @@ class CheckoutErrorCode(StrEnum):
     REQUEST_INVALID = "request_invalid"
     PARAMETER_INVALID = "parameter_invalid"
     BODY_TOO_LARGE = "body_too_large"
+    LIVE_MODE_NOT_ACTIVATED = "live_mode_not_activated"
 
 
 class CheckoutError(DomainError):

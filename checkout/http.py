@@ -21,7 +21,8 @@ def domain_error_response(exc: DomainError) -> JsonResponse:
     code = str(exc.code)
     if isinstance(exc, ApiKeyError):
         error_type = "authentication_error"
-        status = 403 if code == ApiKeyErrorCode.MERCHANT_SUSPENDED else 401
+        forbidden = (ApiKeyErrorCode.MERCHANT_SUSPENDED, ApiKeyErrorCode.LIVE_MODE_NOT_ACTIVATED)
+        status = 403 if code in forbidden else 401
     else:
         error_type = exc.error_type
         status = DOMAIN_ERROR_STATUS.get(code, 400)

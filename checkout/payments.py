@@ -198,6 +198,12 @@ def _confirm_locked(
     now: datetime.datetime,
 ) -> Payment:
     session_assert_open(session, now=now)
+    if session.livemode and not merchant.live_activated:
+        # Keys already refuse live mode before activation; this guards the payment itself.
+        raise CheckoutError(
+            CheckoutErrorCode.LIVE_MODE_NOT_ACTIVATED,
+            "This shop cannot take live payments yet. No voucher was charged.",
+        )
     # An order paid by another session is refused by the payment_order_once index when the
     # Payment is inserted below; the whole transaction, debits included, then rolls back.
     if remembered is not None:

@@ -60,7 +60,7 @@ def _filters(request: HttpRequest) -> dict:
     query = request.GET
     refund_status = query.get("status") or None
     return {
-        "mode": "live" if query.get("mode") == "live" else "test",
+        "mode": "live" if request.livemode else "test",  # the portal's mode (tenants.portal)
         "q": (query.get("q") or "").strip()[:80],
         "status": refund_status if refund_status in RefundStatus.VALUES else None,
         "currency": (query.get("currency") or "").strip().upper()[:3],

@@ -7,9 +7,13 @@ import datetime
 from checkout.models import CheckoutSession
 
 
-def checkout_widget_used() -> bool:
-    """Whether the widget has opened a checkout on one of the active merchant's pages."""
-    return CheckoutSession.objects.exclude(origin="").exists()
+def checkout_widget_used(*, livemode: bool | None = None) -> bool:
+    """Whether the widget has opened a checkout on one of the active merchant's pages (in one
+    mode, if given)."""
+    sessions = CheckoutSession.objects.exclude(origin="")
+    if livemode is not None:
+        sessions = sessions.filter(livemode=livemode)
+    return sessions.exists()
 
 
 def checkout_expiry_next_due(*, now: datetime.datetime) -> datetime.datetime | None:

@@ -18,6 +18,13 @@ class TenantErrorCode(StrEnum):
     INVITATION_WRONG_USER = "invitation_wrong_user"
     LAST_OWNER = "last_owner"
     REASON_REQUIRED = "reason_required"
+    # Live-mode activation.
+    OWNER_REQUIRED = "owner_required"
+    BUSINESS_DETAILS_REQUIRED = "business_details_required"
+    VAT_ID_INVALID = "vat_id_invalid"
+    LIVE_WEBHOOK_ENDPOINT_REQUIRED = "live_webhook_endpoint_required"
+    TERMS_NOT_ACCEPTED = "terms_not_accepted"
+    MERCHANT_SUSPENDED = "merchant_suspended"
 
 
 class TenantError(DomainError):
@@ -33,6 +40,8 @@ class ApiKeyErrorCode(StrEnum):
     SECRET_KEY_REQUIRED = "secret_key_required"  # noqa: S105 - an error code
     PUBLISHABLE_KEY_REQUIRED = "publishable_key_required"
     AUTHORIZATION_HEADER_INVALID = "authorization_header_invalid"
+    # A live key of a merchant that has not activated live mode (the API answers 403).
+    LIVE_MODE_NOT_ACTIVATED = "live_mode_not_activated"
     # Managing keys.
     API_KEY_KIND_INVALID = "api_key_kind_invalid"
     API_KEY_MODE_INVALID = "api_key_mode_invalid"

@@ -36,3 +36,21 @@ class RoleForm(forms.Form):
 
 class ReasonForm(forms.Form):
     reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class LiveActivationForm(forms.Form):
+    """Live-mode activation (tenants.activation); the details are billing's profile."""
+
+    legal_name = forms.CharField(max_length=120, label="Legal name")
+    address = forms.CharField(
+        max_length=500,
+        label="Registered address",
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    vat_id = forms.CharField(
+        max_length=24,
+        required=False,
+        label="VAT ID (if the business has one)",
+        help_text="Checked against your business's country.",
+    )
+    terms_accepted = forms.BooleanField(label="I accept the SuperPayment terms of service")

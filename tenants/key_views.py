@@ -60,7 +60,12 @@ def _reveal(request: HttpRequest, key: ApiKey, secret: str | None) -> None:
 
 @merchant_view(Perm.MANAGE_KEYS)
 def keys_page(request: HttpRequest) -> HttpResponse:
-    form = KeyCreateForm(request.POST or None)
+    initial_mode = (
+        ApiKey.Mode.LIVE if request.livemode and request.merchant.live_activated else None
+    )
+    form = KeyCreateForm(
+        request.POST or None, initial={"mode": initial_mode} if initial_mode else None
+    )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:

@@ -99,6 +99,18 @@ def _merchant_assert_active(merchant: Merchant) -> None:
         )
 
 
+LIVE_NOT_ACTIVATED_MESSAGE = (
+    "Live mode is not activated for this account: live keys cannot be created or used, and "
+    "live payments are refused. An owner can activate it in the dashboard (Activate live mode); "
+    "test keys work meanwhile."
+)
+
+
+def _live_assert_activated(merchant: Merchant, mode: ApiKey.Mode) -> None:
+    if mode == ApiKey.Mode.LIVE and not merchant.live_activated:
+        raise ApiKeyError(ApiKeyErrorCode.LIVE_MODE_NOT_ACTIVATED, LIVE_NOT_ACTIVATED_MESSAGE)
+
+
 def _key_new(
     *,
     merchant: Merchant,
@@ -189,6 +201,7 @@ def api_key_create(
             param="allowed_origins",
         )
     _merchant_assert_active(merchant)
+    _live_assert_activated(merchant, mode)
     key, raw = _key_new(
         merchant=merchant,
         kind=kind,
@@ -326,7 +339,8 @@ def api_key_authenticate(
     `kind` demands a secret key (the REST API) or a publishable one (the widget). Raises
     ApiKeyError: `api_key_invalid` for a malformed or unknown key (the same message, so a caller
     cannot learn whether a key exists), `api_key_revoked`, `api_key_expired`,
-    `merchant_suspended`, `secret_key_required` / `publishable_key_required`.
+    `merchant_suspended`, `secret_key_required` / `publishable_key_required`,
+    `live_mode_not_activated` (a live key before the merchant activated live mode).
     """
     now = now or timezone.now()
     raw_key = raw_key or ""
@@ -365,6 +379,7 @@ def api_key_authenticate(
             "This merchant account is suspended, so its API keys are refused. "
             "The account owner can contact support to reactivate it.",
         )
+    _live_assert_activated(key.merchant, ApiKey.Mode(key.mode))
     api_key_touch(key=key, now=now)
     return AuthenticatedKey(merchant=key.merchant, mode=ApiKey.Mode(key.mode), key=key)
 

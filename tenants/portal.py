@@ -17,6 +17,22 @@ from tenants.models import Membership
 from tenants.permissions import Perm, role_allows
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+MODE_SESSION_KEY = "superpayment.portal_mode"
+PORTAL_MODES = ("test", "live")
+
+
+def portal_mode_resolve(request: HttpRequest, *, slug: str) -> str | None:
+    """The mode (test or live) the member is viewing this merchant's data in: `?mode=` when
+    given (then remembered in the session, per merchant, so every page stays in it, as the
+    switch in the portal's header promises), else the remembered one, else None (the page's
+    default)."""
+    remembered = request.session.get(MODE_SESSION_KEY) or {}
+    chosen = request.GET.get("mode")
+    if chosen in PORTAL_MODES:
+        if remembered.get(slug) != chosen:
+            request.session[MODE_SESSION_KEY] = {**remembered, slug: chosen}
+        return chosen
+    return remembered.get(slug)
 
 
 def membership_get(*, user, slug: str) -> Membership:
@@ -49,6 +65,9 @@ def merchant_view(perm: Perm = Perm.VIEW, *, write_perm: Perm | None = None) -> 
                 return redirect("portal:overview", slug=merchant.slug)
             request.merchant = merchant
             request.membership = membership
+            request.portal_mode = portal_mode_resolve(request, slug=merchant.slug)
+            # Test unless chosen otherwise; a page with its own default may change it.
+            request.livemode = request.portal_mode == "live"
             connection.set_tenant(merchant)
             return view(request, *args, **kwargs)
 

@@ -46,51 +46,67 @@ class ChecklistStep:
 
 @dataclass(frozen=True)
 class OnboardingChecklist:
+    livemode: bool
     steps: list[ChecklistStep]
     publishable_key: str
     widget_url: str
 
 
-def onboarding_checklist(*, merchant: Merchant) -> OnboardingChecklist:
-    """What a new merchant still has to do; the schema of `merchant` must be active."""
+def onboarding_checklist(*, merchant: Merchant, livemode: bool = False) -> OnboardingChecklist:
+    """What the merchant still has to do in one mode; only that mode's keys, vouchers, webhook
+    endpoints and widget sessions tick its steps (a test endpoint never ticks the live list).
+    The live list starts with activating live mode. The schema of `merchant` must be active."""
     from checkout.selectors import checkout_widget_used
     from tenants.models import ApiKey
     from vouchers.selectors import voucher_any_exists
     from webhooks.selectors import endpoint_list
 
     now = timezone.now()
+    mode = ApiKey.Mode.LIVE if livemode else ApiKey.Mode.TEST
     keys = [
         key
-        for key in ApiKey.objects.filter(merchant=merchant).order_by("-created_at")
+        for key in ApiKey.objects.filter(merchant=merchant, mode=mode).order_by("-created_at")
         if key.status_at(now) == ApiKey.Status.ACTIVE
     ]
     publishable = next((key for key in keys if key.kind == ApiKey.Kind.PUBLISHABLE), None)
-    keys_url = reverse("portal:keys", kwargs={"slug": merchant.slug})
+    slug = {"slug": merchant.slug}
+    word = "live" if livemode else "test"
     steps = [
         ChecklistStep(
-            "Create an API key",
+            f"Create {word} API keys",
             "A publishable key for the widget, a secret key for your backend.",
             done=bool(keys),
-            url=keys_url,
+            url=reverse("portal:keys", kwargs=slug),
         ),
         ChecklistStep(
-            "Add vouchers",
+            f"Add {word} vouchers",
             "Issue vouchers through the API or import them.",
-            done=voucher_any_exists(),
+            done=voucher_any_exists(livemode=livemode),
         ),
         ChecklistStep(
-            "Add a webhook endpoint",
+            f"Add a {word} webhook endpoint",
             "Your backend marks orders paid when the signed webhook arrives.",
-            done=endpoint_list().exists(),
-            url=reverse("portal:webhooks", kwargs={"slug": merchant.slug}),
+            done=endpoint_list(livemode=livemode).filter(enabled=True).exists(),
+            url=reverse("portal:webhooks", kwargs=slug),
         ),
         ChecklistStep(
             "Embed the widget",
-            "Paste the snippet below into your checkout page.",
-            done=checkout_widget_used(),
+            f"Paste the snippet below, with your {word} publishable key, into your checkout page.",
+            done=checkout_widget_used(livemode=livemode),
         ),
     ]
+    if livemode:
+        steps.insert(
+            0,
+            ChecklistStep(
+                "Activate live mode",
+                "Business details, a live webhook endpoint and the terms: then live keys work.",
+                done=merchant.live_activated,
+                url=reverse("portal:live_activation", kwargs=slug),
+            ),
+        )
     return OnboardingChecklist(
+        livemode=livemode,
         steps=steps,
         publishable_key=publishable.publishable_key if publishable else "",
         widget_url=settings.PUBLIC_BASE_URL.rstrip("/") + "/widget.js",

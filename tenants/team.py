@@ -15,7 +15,8 @@ from django.utils import timezone
 
 from tenants.audit import AuditAction, audit_record
 from tenants.errors import TenantError, TenantErrorCode
-from tenants.models import Invitation, Membership, Merchant, Role, User
+from tenants.keys import api_key_create
+from tenants.models import ApiKey, Invitation, Membership, Merchant, Role, User
 from tenants.services import provision_merchant
 
 INVITATION_SALT = "superpayment.invitation"
@@ -28,12 +29,17 @@ INVITATION_SESSION_KEY = "invitation_token"
 class BusinessCreated:
     merchant: Merchant
     created: bool
+    # The test keys made with a new business: the secret in full, to be shown once.
+    test_publishable_key: ApiKey | None = None
+    test_secret_key: ApiKey | None = None
+    test_secret: str | None = None
 
 
 def business_create(
     *, owner: User, name: str, slug: str, country: str, default_currency: str, request=None
 ) -> BusinessCreated:
-    """Provision a merchant and make `owner` its owner, in one transaction.
+    """Provision a merchant, make `owner` its owner and give it a test publishable and secret
+    key, in one transaction.
 
     A double submit by the same owner returns the business it already created; a slug that
     belongs to someone else is refused as taken."""
@@ -59,7 +65,30 @@ def business_create(
         audit_record(
             action=AuditAction.MERCHANT_CREATED, actor=owner, merchant=merchant, request=request
         )
-    return BusinessCreated(merchant, created=True)
+        # Test keys from the first minute, so the API and the widget can be tried at once.
+        publishable, _ = api_key_create(
+            merchant=merchant,
+            kind=ApiKey.Kind.PUBLISHABLE,
+            mode=ApiKey.Mode.TEST,
+            name="Default",
+            actor=owner,
+            request=request,
+        )
+        secret_key, secret = api_key_create(
+            merchant=merchant,
+            kind=ApiKey.Kind.SECRET,
+            mode=ApiKey.Mode.TEST,
+            name="Default",
+            actor=owner,
+            request=request,
+        )
+    return BusinessCreated(
+        merchant,
+        created=True,
+        test_publishable_key=publishable,
+        test_secret_key=secret_key,
+        test_secret=secret,
+    )
 
 
 @transaction.atomic

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from tenants import key_views, views
+from tenants import activation_views, key_views, views
 
 app_name = "portal"
 
@@ -18,6 +18,7 @@ urlpatterns = [
     ),
     path("<slug:slug>/audit/", views.audit_page, name="audit"),
     path("<slug:slug>/keys/", key_views.keys_page, name="keys"),
+    path("<slug:slug>/activate/", activation_views.live_activation, name="live_activation"),
     path("<slug:slug>/", include("vouchers.portal_urls")),
     path("<slug:slug>/", include("checkout.portal_urls")),
     path("<slug:slug>/", include("webhooks.portal_urls")),

@@ -17,6 +17,27 @@ from tenants.permissions import Perm
 from tenants.portal import merchant_view
 from tenants.selectors import audit_list, onboarding_checklist
 
+NEW_KEYS_SESSION_KEY = "superpayment.new_business_keys"
+
+
+def _new_keys_reveal(request: HttpRequest, result: team.BusinessCreated) -> None:
+    """The test keys made with the business, for the overview's first visit: the secret key
+    is shown this once (only its digest is kept), like a key made on the API keys page."""
+    if result.test_publishable_key is None or result.test_secret is None:
+        return
+    request.session[NEW_KEYS_SESSION_KEY] = {
+        "slug": result.merchant.slug,
+        "publishable": result.test_publishable_key.publishable_key,
+        "secret": result.test_secret,
+    }
+
+
+def _new_keys_pop(request: HttpRequest) -> dict | None:
+    new_keys = request.session.get(NEW_KEYS_SESSION_KEY)
+    if not new_keys or new_keys.get("slug") != request.merchant.slug:
+        return None
+    return request.session.pop(NEW_KEYS_SESSION_KEY)
+
 
 def _form_error(form, error: TenantError) -> None:
     form.add_error(error.param if error.param in form.fields else None, error.message)
@@ -57,6 +78,7 @@ def business_create(request: HttpRequest) -> HttpResponse:
         else:
             if result.created:
                 messages.success(request, f"{result.merchant.name} is ready.")
+                _new_keys_reveal(request, result)
             return redirect("portal:overview", slug=result.merchant.slug)
     return render(request, "portal/business_create.html", {"form": form})
 
@@ -66,13 +88,15 @@ def business_create(request: HttpRequest) -> HttpResponse:
 def overview(request: HttpRequest) -> HttpResponse:
     from checkout.dashboard import dashboard_figures, dashboard_mode_default
 
-    mode = request.GET.get("mode")
-    livemode = mode == "live" if mode in ("live", "test") else dashboard_mode_default()
+    if request.portal_mode is None:
+        request.livemode = dashboard_mode_default()
+    livemode = request.livemode
     return render(
         request,
         "portal/overview.html",
         {
-            "checklist": onboarding_checklist(merchant=request.merchant),
+            "checklist": onboarding_checklist(merchant=request.merchant, livemode=livemode),
+            "new_keys": _new_keys_pop(request),
             "figures": dashboard_figures(
                 livemode=livemode, default_currency=request.merchant.default_currency
             ),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from tenants.models import Merchant
@@ -31,8 +32,15 @@ MERCHANT_B = {
 def django_db_setup(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         merchant_template_ensure()
-        provision_merchant(**MERCHANT_A)
-        provision_merchant(**MERCHANT_B)
+        # Both take live payments in many tests: live mode is activated for them, as for a
+        # merchant that went through activation (tests/tenants/test_live_activation.py starts
+        # from a merchant that has not).
+        # (Set directly: no audit row, so tests of the audit trail start from an empty one.)
+        for merchant in (MERCHANT_A, MERCHANT_B):
+            provision_merchant(**merchant)
+        Merchant.objects.filter(slug__in=[MERCHANT_A["slug"], MERCHANT_B["slug"]]).update(
+            live_activated_at=timezone.now()
+        )
 
 
 @pytest.fixture

@@ -50,7 +50,8 @@ def _can_manage(request: HttpRequest) -> bool:
 
 
 def _livemode(request: HttpRequest) -> bool:
-    return request.GET.get("mode") == "live"
+    """The portal's mode (`?mode=`, remembered per merchant: tenants.portal)."""
+    return request.livemode
 
 
 def _voucher_of_merchant(voucher_id: str) -> Voucher:

@@ -71,9 +71,13 @@ def voucher_creditable_for_reference(*, voucher: Voucher, reference: str) -> int
     return -totals["redeemed"] - totals["credited"]
 
 
-def voucher_any_exists() -> bool:
-    """Whether the active merchant has issued any voucher (onboarding checklist)."""
-    return Voucher.objects.exists()
+def voucher_any_exists(*, livemode: bool | None = None) -> bool:
+    """Whether the active merchant has issued any voucher (in one mode, if given): the
+    onboarding checklist."""
+    vouchers = (
+        Voucher.objects.all() if livemode is None else Voucher.objects.filter(livemode=livemode)
+    )
+    return vouchers.exists()
 
 
 def voucher_liability_summary(*, now: datetime) -> list[dict]:

@@ -85,7 +85,8 @@ def _reveal(request: HttpRequest, endpoint: WebhookEndpoint) -> None:
 
 @merchant_view(Perm.MANAGE_WEBHOOKS)
 def webhooks_page(request: HttpRequest) -> HttpResponse:
-    form = EndpointCreateForm(request.POST or None)
+    mode = "live" if request.livemode else "test"  # the portal's mode (tenants.portal)
+    form = EndpointCreateForm(request.POST or None, initial={"mode": mode})
     if request.method == "POST" and form.is_valid():
         try:
             endpoint = endpoint_create(

@@ -43,6 +43,7 @@ ERROR_TYPES = (
 DOMAIN_ERROR_STATUS: dict[str, int] = {
     "merchant_not_found": status.HTTP_404_NOT_FOUND,
     "merchant_suspended": status.HTTP_403_FORBIDDEN,
+    "live_mode_not_activated": status.HTTP_403_FORBIDDEN,
     "webhook_endpoint_not_found": status.HTTP_404_NOT_FOUND,
     "webhook_delivery_not_found": status.HTTP_404_NOT_FOUND,
     "event_not_found": status.HTTP_404_NOT_FOUND,

@@ -77,6 +77,9 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         try:
             authenticated = api_key_authenticate(raw_key, kind=ApiKey.Kind.SECRET)
         except ApiKeyError as exc:
+            if exc.code == ApiKeyErrorCode.LIVE_MODE_NOT_ACTIVATED:
+                # The key is genuine; the account may not use live mode yet: 403, not 401.
+                raise exceptions.PermissionDenied(exc.message, code=exc.code.value) from None
             raise exceptions.AuthenticationFailed(exc.message, code=exc.code.value) from None
         # PublicSchemaMiddleware puts the connection back on the public schema afterwards.
         connection.set_tenant(authenticated.merchant)

@@ -1,3 +1,4 @@
+from tenants.models.activation import TermsAcceptance
 from tenants.models.api_keys import ApiKey
 from tenants.models.audit import ActorType, AuditAction, AuditLog
 from tenants.models.idempotency import IdempotencyKey
@@ -18,5 +19,6 @@ __all__ = [
     "MerchantQuerySet",
     "Role",
     "StaffUser",
+    "TermsAcceptance",
     "User",
 ]

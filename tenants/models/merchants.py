@@ -26,6 +26,9 @@ class Merchant(TenantMixin):
     # The template schema is registered as a tenant row so every `migrate_schemas` keeps it
     # current; new merchants are cloned from it.
     is_template = models.BooleanField(default=False, editable=False)
+    # Live mode is refused (live keys, live sessions and payments) until an owner activates it
+    # (tenants.activation); null = test mode only.
+    live_activated_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     # Fingerprint of the tenant apps' leaf migrations this schema was last brought up to
     # (tenants.migrating): `setup_platform` finds the schemas that are behind with one query
@@ -53,6 +56,10 @@ class Merchant(TenantMixin):
     @property
     def is_active(self) -> bool:
         return self.status == self.Status.ACTIVE
+
+    @property
+    def live_activated(self) -> bool:
+        return self.live_activated_at is not None
 
     def _check_schema_name_is_unique(self):
         """By the unique index: django-tenants compares ignoring case (`UPPER(schema_name)`),

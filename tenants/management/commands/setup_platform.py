@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from tenants.activation import merchant_live_activate_for_development
 from tenants.migrating import (
     ProgressPrinter,
     code_migrations_digest,
@@ -87,6 +88,8 @@ class Command(BaseCommand):
         demo_owner_ensure(
             merchant=result.merchant, email=DEMO_OWNER_EMAIL, password=DEMO_OWNER_PASSWORD
         )
+        # The demo shows live mode too; a real merchant activates it in the portal.
+        merchant_live_activate_for_development(merchant=result.merchant)
         state = "created" if result.created else "already there"
         self.stdout.write(
             f"Demo merchant {result.merchant.slug!r}: {state}; "
