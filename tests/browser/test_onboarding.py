@@ -41,9 +41,14 @@ def test_sign_up_verify_create_business_create_key_see_snippet(page, live_url, m
     page.get_by_role("button", name="Create business").click()
     page.get_by_role("heading", name="Overview").wait_for()
     assert page.url.endswith(f"/dashboard/{slug}/")
-    assert "Create a publishable key first" in page.content()
+    # The business starts in test mode with its test keys; the secret is shown this once.
+    assert page.locator("#test-mode-banner").is_visible()
+    assert re.fullmatch(r"sk_test_\w{32}", page.locator("#new-secret-key").inner_text())
+    assert re.fullmatch(r"pk_test_\w{32}", page.locator("#new-publishable-key").inner_text())
+    page.reload()
+    assert page.locator("#new-secret-key").count() == 0
 
-    page.get_by_role("link", name="API keys").click()
+    page.get_by_role("link", name="API keys", exact=True).click()
     page.get_by_label("Name").fill("Shop widget")
     page.get_by_label("Kind").select_option("publishable")
     page.get_by_label("Allowed origins").fill("https://corner.example")
