@@ -11,6 +11,7 @@ from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 from django_tenants.utils import schema_context
@@ -29,7 +30,7 @@ from superpayment.csv_stream import csv_response
 from superpayment.errors import DomainError
 from superpayment.money import MoneyError, amount_format, amount_parse, currency_exponent
 from tenants.permissions import Perm, role_allows
-from tenants.portal import merchant_view
+from tenants.portal import merchant_view, portal_object_mode
 
 PAGE_SIZE = 50
 # What a payment's refund state reads as on its pages.
@@ -210,6 +211,11 @@ def _events_of(payment: Payment) -> list:
 @require_GET
 def payment_detail(request: HttpRequest, payment_id: str) -> HttpResponse:
     payment = _payment_of_merchant(payment_id)
+    portal_object_mode(
+        request,
+        livemode=payment.livemode,
+        list_url=reverse("portal:payments", kwargs={"slug": request.merchant.slug}),
+    )
     remaining = payment.amount - payment.amount_refunded
     return render(
         request,

@@ -46,6 +46,13 @@ def membership_get(*, user, slug: str) -> Membership:
     return membership
 
 
+def portal_object_mode(request: HttpRequest, *, livemode: bool, list_url: str) -> None:
+    """On an object's page the object's own mode is the one shown (banner, switch); switching
+    mode there leads to `list_url`, the other mode's list, since the object has one mode."""
+    request.livemode = livemode
+    request.mode_switch_url = list_url
+
+
 def merchant_view(perm: Perm = Perm.VIEW, *, write_perm: Perm | None = None) -> Callable:
     """Decorate a portal view taking `slug`. GETs need `perm`; POSTs need `write_perm` (default:
     `perm`), and a suspended merchant's portal refuses every write."""

@@ -24,7 +24,7 @@ from django.views.decorators.http import require_GET, require_POST
 from superpayment.errors import DomainError
 from superpayment.money import MoneyError, amount_parse, currency_validate
 from tenants.permissions import Perm, role_allows
-from tenants.portal import merchant_view
+from tenants.portal import merchant_view, portal_object_mode
 from vouchers.codes import DEFAULT_RANDOM_LENGTH
 from vouchers.csv_io import (
     import_report_csv,
@@ -106,6 +106,11 @@ def vouchers_page(request: HttpRequest) -> HttpResponse:
 @require_GET
 def voucher_detail(request: HttpRequest, voucher_id: str) -> HttpResponse:
     voucher = _voucher_of_merchant(voucher_id)
+    portal_object_mode(
+        request,
+        livemode=voucher.livemode,
+        list_url=reverse("portal:vouchers", kwargs={"slug": request.merchant.slug}),
+    )
     entries = list(voucher.ledger_entries.order_by("-pk")[:LEDGER_SHOWN])
     return render(
         request,

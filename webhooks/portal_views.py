@@ -10,11 +10,12 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from tenants.permissions import Perm
-from tenants.portal import merchant_view
+from tenants.portal import merchant_view, portal_object_mode
 from webhooks.endpoints import (
     ROTATION_OVERLAPS,
     deliveries_recover,
@@ -108,6 +109,11 @@ def webhooks_page(request: HttpRequest) -> HttpResponse:
 @merchant_view(Perm.MANAGE_WEBHOOKS)
 def webhook_detail(request: HttpRequest, endpoint_id: str) -> HttpResponse:
     endpoint = _endpoint_of_request(request, endpoint_id)
+    portal_object_mode(
+        request,
+        livemode=endpoint.livemode,
+        list_url=reverse("portal:webhooks", kwargs={"slug": request.merchant.slug}),
+    )
     initial = {
         "url": endpoint.url,
         "description": endpoint.description,
@@ -218,6 +224,11 @@ def webhook_recover(request: HttpRequest, endpoint_id: str) -> HttpResponse:
 @merchant_view(Perm.MANAGE_WEBHOOKS)
 def webhook_delivery(request: HttpRequest, endpoint_id: str, delivery_id: str) -> HttpResponse:
     endpoint = _endpoint_of_request(request, endpoint_id)
+    portal_object_mode(
+        request,
+        livemode=endpoint.livemode,
+        list_url=reverse("portal:webhooks", kwargs={"slug": request.merchant.slug}),
+    )
     delivery = (
         Delivery.objects.select_related("event", "endpoint")
         .filter(endpoint=endpoint, public_id=delivery_id)

@@ -59,3 +59,24 @@ def test_live_mode_before_activation_says_how_to_activate(client, merchant_a, ow
     activation = reverse("portal:live_activation", kwargs={"slug": merchant_a.slug})
     assert f'href="{activation}"' in test
     assert 'id="live-inactive-banner"' in live and f'href="{activation}"' in live
+
+
+def test_an_objects_page_shows_the_objects_mode(client, merchant_a, owner_a):
+    from django_tenants.utils import schema_context
+
+    from vouchers.services import voucher_issue
+
+    with schema_context(merchant_a.schema_name):
+        live = voucher_issue(currency="EUR", amount=500, livemode=True)
+    client.force_login(owner_a)
+    _get(client, merchant_a, "vouchers", "?mode=test")
+
+    url = reverse(
+        "portal:voucher_detail", kwargs={"slug": merchant_a.slug, "voucher_id": live.public_id}
+    )
+    html = client.get(url).content.decode()
+
+    assert 'id="test-mode-banner"' not in html and 'aria-checked="false"' in html
+    # Switching there leads to the test vouchers, not to the same live voucher.
+    vouchers = reverse("portal:vouchers", kwargs={"slug": merchant_a.slug})
+    assert f'class="mode-switch" action="{vouchers}"' in html
