@@ -238,6 +238,7 @@ def api_key_roll(
         )
     old = ApiKey.objects.select_for_update().select_related("merchant").get(pk=key.pk)
     _merchant_assert_active(old.merchant)
+    _live_assert_activated(old.merchant, ApiKey.Mode(old.mode))
     if old.revoked_at is not None:
         raise ApiKeyError(
             ApiKeyErrorCode.API_KEY_REVOKED, "This key is revoked; create a new key instead."

@@ -5,6 +5,7 @@ endpoint and the accepted terms, audited; existing live merchants are kept live.
 from __future__ import annotations
 
 import importlib
+from datetime import timedelta
 
 import pytest
 from django.db import connection
@@ -93,6 +94,14 @@ def test_a_live_key_cannot_be_created_before_activation(not_activated, owner_a):
     keys.api_key_create(
         merchant=not_activated, kind="secret", mode="test", name="Test", actor=owner_a
     )
+
+
+def test_a_live_key_cannot_be_rolled_before_activation(not_activated, owner_a):
+    key, _ = _live_key(not_activated, owner_a)
+    with pytest.raises(ApiKeyError) as refused:
+        keys.api_key_roll(key=key, actor=owner_a, expires_in=timedelta(0))
+    assert refused.value.code == "live_mode_not_activated"
+    assert ApiKey.objects.filter(merchant=not_activated, mode="live").count() == 1
 
 
 def test_the_portal_refuses_a_live_key_with_the_reason(client, not_activated, owner_a):
