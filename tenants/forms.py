@@ -3,6 +3,7 @@ from __future__ import annotations
 from django import forms
 
 from superpayment.money import supported_currencies
+from tenants.activation import TERMS_VERSION
 from tenants.models import Role
 from tenants.validators import countries
 
@@ -53,4 +54,8 @@ class LiveActivationForm(forms.Form):
         label="VAT ID (if the business has one)",
         help_text="Checked against your business's country.",
     )
-    terms_accepted = forms.BooleanField(label="I accept the SuperPayment terms of service")
+    terms_accepted = forms.BooleanField(
+        label="I accept the SuperPayment terms of service",
+        help_text=f"Version {TERMS_VERSION}, on behalf of the business. We record who accepted "
+        "it and when.",
+    )
