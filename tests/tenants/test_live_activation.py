@@ -291,7 +291,7 @@ def test_the_migration_keeps_merchants_with_live_keys_live(merchant_a, merchant_
     keys.api_key_create(merchant=merchant_a, kind="secret", mode="live", name="L", actor=owner_a)
     keys.api_key_create(merchant=merchant_b, kind="secret", mode="test", name="T", actor=owner_a)
     Merchant.objects.filter(pk__in=[merchant_a.pk, merchant_b.pk]).update(live_activated_at=None)
-    migration = importlib.import_module("tenants.migrations.0010_live_activation")
+    migration = importlib.import_module("tenants.migrations.0011_live_activation")
 
     with connection.cursor() as cursor:
         cursor.execute(migration.MARK_EXISTING_LIVE)

@@ -19,7 +19,7 @@ UPDATE tenants_merchant m
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("tenants", "0009_staff_users_audit"),
+        ("tenants", "0010_merchant_migrations_digest"),
     ]
 
     operations = [
