@@ -210,9 +210,21 @@ def test_gunicorn_workers_are_summed_across_processes(test_database_url, tmp_pat
     assert len(pids) >= 4
 
 
-def test_the_webhooks_dispatcher_serves_its_metrics_on_its_metrics_port(test_database_url):
+@pytest.mark.django_db
+def test_the_webhooks_dispatcher_serves_its_delivery_outcomes_on_its_metrics_port(
+    merchant_a, test_database_url
+):
     """Webhook deliveries are attempted in the dispatcher, not in web: it serves its own
-    counters (delivery outcomes among them) on METRICS_PORT."""
+    counters on METRICS_PORT. A due row naming no delivery is claimed, found gone and counted."""
+    from django.utils import timezone
+
+    from tests.helpers import committed
+
+    due = committed(
+        lambda: DueDelivery.objects.create(
+            schema_name=merchant_a.schema_name, delivery_id=987_654_321, due_at=timezone.now()
+        )
+    )
     port = free_port()
     env = {**os.environ, "DATABASE_URL": test_database_url, "METRICS_PORT": str(port)}
     dispatcher = subprocess.Popen(
@@ -223,13 +235,17 @@ def test_the_webhooks_dispatcher_serves_its_metrics_on_its_metrics_port(test_dat
     try:
         wait_for_port(port, timeout=60, proc=dispatcher)
 
-        def exposition() -> str:
+        def gone() -> float:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
-                return response.read().decode()
+                found = samples(response.read().decode())
+            return value(found, "superpayment_webhook_deliveries_total", outcome="gone")
 
-        while "# TYPE superpayment_webhook_deliveries_total counter" not in exposition():
+        deadline = time.monotonic() + 60
+        while gone() < 1:
             assert dispatcher.poll() is None
+            assert time.monotonic() < deadline, "the dispatcher never counted the attempt"
             time.sleep(0.2)
     finally:
         dispatcher.terminate()
-        assert dispatcher.wait(30) == 0
+        dispatcher.wait(30)
+        committed(lambda: DueDelivery.objects.filter(pk=due.pk).delete())
