@@ -18,6 +18,7 @@ class TenantErrorCode(StrEnum):
     INVITATION_WRONG_USER = "invitation_wrong_user"
     LAST_OWNER = "last_owner"
     REASON_REQUIRED = "reason_required"
+    PAY_BUTTONS_INVALID = "pay_buttons_invalid"
 
 
 class TenantError(DomainError):

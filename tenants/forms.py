@@ -3,7 +3,7 @@ from __future__ import annotations
 from django import forms
 
 from superpayment.money import supported_currencies
-from tenants.models import Role
+from tenants.models import PayButton, Role
 from tenants.validators import countries
 
 
@@ -36,3 +36,13 @@ class RoleForm(forms.Form):
 
 class ReasonForm(forms.Form):
     reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class PayButtonsForm(forms.Form):
+    mode = forms.ChoiceField(choices=[("test", "Test"), ("live", "Live")], widget=forms.HiddenInput)
+    pay_buttons = forms.MultipleChoiceField(
+        choices=PayButton.choices,
+        widget=forms.CheckboxSelectMultiple,
+        label="Accepted pay buttons",
+        error_messages={"required": "Accept at least one kind of pay button."},
+    )

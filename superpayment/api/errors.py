@@ -57,6 +57,8 @@ DOMAIN_ERROR_STATUS: dict[str, int] = {
     "checkout_session_expired": status.HTTP_410_GONE,
     "checkout_session_completed": status.HTTP_409_CONFLICT,
     "order_already_paid": status.HTTP_409_CONFLICT,
+    "order_requires_signed_checkout": status.HTTP_409_CONFLICT,
+    "pay_button_not_accepted": status.HTTP_403_FORBIDDEN,
     "origin_not_allowed": status.HTTP_403_FORBIDDEN,
     "code_attempts_exceeded": status.HTTP_429_TOO_MANY_REQUESTS,
     "idempotency_key_reused": status.HTTP_422_UNPROCESSABLE_ENTITY,

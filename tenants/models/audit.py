@@ -28,6 +28,7 @@ class AuditAction(models.TextChoices):
     MERCHANT_CREATED = "merchant.created", "Merchant created"
     MERCHANT_SUSPENDED = "merchant.suspended", "Merchant suspended"
     MERCHANT_REACTIVATED = "merchant.reactivated", "Merchant reactivated"
+    MERCHANT_PAY_BUTTONS_UPDATED = "merchant.pay_buttons_updated", "Accepted pay buttons changed"
     VOUCHER_ENUMERATION_SUSPECTED = (
         "voucher.enumeration_suspected",
         "Voucher code guessing suspected",
