@@ -61,6 +61,7 @@ DOMAIN_ERROR_STATUS: dict[str, int] = {
     "pay_button_not_accepted": status.HTTP_403_FORBIDDEN,
     "origin_not_allowed": status.HTTP_403_FORBIDDEN,
     "code_attempts_exceeded": status.HTTP_429_TOO_MANY_REQUESTS,
+    "service_unavailable": status.HTTP_503_SERVICE_UNAVAILABLE,
     "idempotency_key_reused": status.HTTP_422_UNPROCESSABLE_ENTITY,
     "idempotency_key_in_use": status.HTTP_409_CONFLICT,
     "voucher_not_found": status.HTTP_404_NOT_FOUND,
