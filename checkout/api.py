@@ -137,6 +137,7 @@ class CheckoutSessionCreateView(APIView):
             expires_in=values.get("expires_in"),
             success_url=values.get("success_url", ""),
             cancel_url=values.get("cancel_url", ""),
+            merchant=request.auth.merchant,
         )
         return Response(session_object(session), status=status.HTTP_201_CREATED)
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
+from csp.constants import UNSAFE_INLINE
+from csp.decorators import csp_update
 from django.conf import settings
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse
@@ -79,6 +81,8 @@ def demo_checkout_ensure(*, merchant: Merchant, base_url: str | None = None) -> 
     return DemoCheckout(publishable_key=key.publishable_key, codes=codes)
 
 
+# A shop's page: the widget adds its styles to its shadow roots as <style> elements.
+@csp_update({"style-src": [UNSAFE_INLINE]})
 def demo_shop(request: HttpRequest) -> HttpResponse:
     connection.set_schema_to_public()
     merchant = Merchant.objects.filter(slug=DEMO_SLUG).first()

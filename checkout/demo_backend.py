@@ -21,7 +21,9 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from superpayment.money import amount_parse
 from tenants.models import Merchant
 from webhooks.endpoints import endpoint_create
+from webhooks.errors import WebhookError
 from webhooks.models import WebhookEndpoint
+from webhooks.ssrf import url_check
 
 log = structlog.get_logger(__name__)
 
@@ -36,8 +38,21 @@ def demo_webhook_url() -> str:
     return settings.PUBLIC_BASE_URL.rstrip("/") + DEMO_WEBHOOK_PATH
 
 
-def demo_webhook_endpoint_ensure(*, merchant: Merchant) -> WebhookEndpoint:
-    """The demo merchant's test-mode endpoint pointing at the demo backend (idempotent)."""
+def demo_webhook_url_refusal() -> str | None:
+    """Why the webhook URLs check (webhooks.ssrf) refuses the demo backend's URL — with
+    WEBHOOKS_ALLOW_PRIVATE=0 it is a private address (http://127.0.0.1:…) — or None."""
+    try:
+        url_check(demo_webhook_url())
+    except WebhookError as exc:
+        return exc.message
+    return None
+
+
+def demo_webhook_endpoint_ensure(*, merchant: Merchant) -> WebhookEndpoint | None:
+    """The demo merchant's test-mode endpoint pointing at the demo backend (idempotent), or None
+    when its URL is refused: the demo then runs without it (no "confirmed by webhook")."""
+    if demo_webhook_url_refusal() is not None:
+        return None
     with schema_context(merchant.schema_name):
         endpoint = WebhookEndpoint.objects.filter(url=demo_webhook_url(), livemode=False).first()
         if endpoint is None:
@@ -48,6 +63,19 @@ def demo_webhook_endpoint_ensure(*, merchant: Merchant) -> WebhookEndpoint:
                 description="Demo shop backend (make run)",
             )
         return endpoint
+
+
+def demo_backend_setup(*, merchant: Merchant) -> str:
+    """`setup_platform --demo`'s step for the demo backend: the line it prints."""
+    endpoint = demo_webhook_endpoint_ensure(merchant=merchant)
+    if endpoint is not None:
+        return f"Demo shop backend receives webhooks at {endpoint.url}"
+    return (
+        f"Demo shop backend left out: its webhook URL {demo_webhook_url()} is refused "
+        f"({demo_webhook_url_refusal()}) since WEBHOOKS_ALLOW_PRIVATE is off. Payments work; "
+        "the demo page will not show 'paid — confirmed by webhook'. "
+        "Run with WEBHOOKS_ALLOW_PRIVATE=1 (the default of `make run`) to include it."
+    )
 
 
 def _demo_secrets(slug: str) -> list[str]:

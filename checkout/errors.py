@@ -13,6 +13,10 @@ class CheckoutErrorCode(StrEnum):
     SESSION_COMPLETED = "checkout_session_completed"
     PAYMENT_NOT_FOUND = "payment_not_found"
     ORDER_ALREADY_PAID = "order_already_paid"
+    # The merchant does not accept this kind of pay button in this mode (portal setting).
+    PAY_BUTTON_NOT_ACCEPTED = "pay_button_not_accepted"
+    # The order was opened by a signed tag or the merchant's server: no unsigned tag may open it.
+    ORDER_REQUIRES_SIGNED_CHECKOUT = "order_requires_signed_checkout"
     ORIGIN_NOT_ALLOWED = "origin_not_allowed"
     SIGNATURE_INVALID = "signature_invalid"
     SIGNATURE_EXPIRED = "signature_expired"

@@ -108,6 +108,10 @@ class Payment(models.Model):
     # later plan changes never rewrite it).
     commission_amount = models.BigIntegerField()
     commission_plan = models.JSONField(default=dict)
+    # Set by the refund that gives back the last of the amount: the order id is then free for a
+    # new payment (payment_order_once leaves such payments out).
+    # (db_default: the previous release's code, running during a rollout, does not send it.)
+    fully_refunded = models.BooleanField(default=False, db_default=False)
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -115,8 +119,13 @@ class Payment(models.Model):
     class Meta:
         constraints = [
             models.CheckConstraint(condition=models.Q(amount__gt=0), name="payment_amount_gt_0"),
-            # One order id is paid at most once per merchant (schema) and mode.
-            models.UniqueConstraint(fields=["livemode", "order_id"], name="payment_order_once"),
+            # One order id is paid at most once per merchant (schema) and mode, unless that
+            # payment was refunded in full.
+            models.UniqueConstraint(
+                fields=["livemode", "order_id"],
+                condition=models.Q(fully_refunded=False),
+                name="payment_order_once",
+            ),
         ]
         indexes = [models.Index(fields=["livemode", "-created_at"], name="payment_list_idx")]
 

@@ -77,6 +77,10 @@ def session_locked(*, public_id: str) -> CheckoutSession:
     return model_from_row(CheckoutSession, row)
 
 
+# The publishable key is public: its wrong codes raise the alarm but refuse no shopper.
+ALERT_ONLY_SCOPES = frozenset({"key"})
+
+
 def _throttle_scopes(session: CheckoutSession, client_ip: str) -> dict[str, str]:
     return {
         "session": session.public_id,
@@ -100,7 +104,7 @@ def checkout_voucher_add(
         )
     session_assert_open(session, now=now)
     scopes = _throttle_scopes(session, client_ip)
-    code_attempts_check(scopes=scopes)
+    code_attempts_check(scopes=scopes, alert_only=ALERT_ONLY_SCOPES)
     try:
         with transaction.atomic():
             session = session_locked(public_id=session_id)

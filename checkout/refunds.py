@@ -212,9 +212,11 @@ def payment_refund(
         actor_id=actor_id,
         actor_email=getattr(actor, "email", "") or "",
     )
-    payment.version += 1
-    payment.save(update_fields=["version", "updated_at"])
     refunded_total = payment.amount - remaining + amount
+    payment.version += 1
+    # Refunded in full: the order id is free for a new payment (payment_order_once).
+    payment.fully_refunded = refunded_total == payment.amount
+    payment.save(update_fields=["version", "fully_refunded", "updated_at"])
     audit_record(
         action=AuditAction.PAYMENT_REFUNDED,
         actor=actor if actor is not None else ActorType.SYSTEM,

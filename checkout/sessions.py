@@ -7,6 +7,12 @@
 3. server-created with the secret key (`POST /v1/checkout/sessions`); the page passes
    `data-session="cs_…"` and the amount is authoritative.
 
+Which of them a merchant accepts is its setting per mode (`Merchant.pay_buttons_test/live`).
+An order id that a signed tag or the merchant's server has opened belongs to those: no unsigned
+tag may open it, and the unsigned sessions already open for it are closed (expired) then, so a
+page that forged `{pk, amount: "0.01", order_id}` cannot pay the order first ("squatting").
+Sessions of one order are opened one at a time (a transaction-scoped advisory lock).
+
 And expiring them: open sessions past their expiry turn `expired`, their holds are released and
 a `checkout.session.expired` event is written, in one transaction per batch.
 """
@@ -33,7 +39,7 @@ from superpayment.money import MoneyError, amount_parse, currency_validate
 from superpayment.text import has_control_characters
 from tenants.errors import ApiKeyError
 from tenants.keys import AuthenticatedKey, api_key_authenticate
-from tenants.models import ApiKey
+from tenants.models import ApiKey, Merchant
 from tenants.origins import origin_normalise
 from vouchers.holds import voucher_holds_purge_expired, voucher_holds_release
 from webhooks.services import event_record
@@ -116,12 +122,97 @@ def _ttl_validate(expires_in: object) -> datetime.timedelta:
 
 
 def order_assert_unpaid(*, livemode: bool, order_id: str) -> None:
-    if Payment.objects.filter(livemode=livemode, order_id=order_id).exists():
+    # A payment refunded in full no longer holds its order id (payment_order_once).
+    if Payment.objects.filter(livemode=livemode, order_id=order_id, fully_refunded=False).exists():
         raise CheckoutError(
             CheckoutErrorCode.ORDER_ALREADY_PAID,
             f"Order {order_id} is already paid.",
             param="order_id",
         )
+
+
+SOURCE_NAMES = {
+    CheckoutSession.Source.PAGE: "unsigned pay buttons (the one-line tag)",
+    CheckoutSession.Source.SIGNED: "signed pay buttons",
+    CheckoutSession.Source.SERVER: "checkout sessions created by its server",
+}
+
+
+def _merchant_of_schema() -> Merchant:
+    tenant = getattr(connection, "tenant", None)
+    if isinstance(tenant, Merchant):
+        return tenant
+    return Merchant.objects.get(schema_name=connection.schema_name)
+
+
+def pay_button_assert_accepted(
+    *, merchant: Merchant, livemode: bool, source: CheckoutSession.Source
+) -> None:
+    """Refuse a kind of pay button the merchant switched off for this mode (portal overview)."""
+    if source not in merchant.pay_buttons(livemode=livemode):
+        mode = "live" if livemode else "test"
+        raise CheckoutError(
+            CheckoutErrorCode.PAY_BUTTON_NOT_ACCEPTED,
+            f"This shop does not accept {SOURCE_NAMES[source]} in {mode} mode.",
+            param="signature" if source == CheckoutSession.Source.PAGE else "session",
+        )
+
+
+def _order_lock(*, livemode: bool, order_id: str) -> None:
+    """Serialise the opening of one order's sessions until the transaction ends, so an unsigned
+    session and a signed one cannot both pass their checks at once."""
+    key = f"checkout_order:{connection.schema_name}:{int(livemode)}:{order_id}"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [key])
+
+
+def _order_assert_unsigned_allowed(*, livemode: bool, order_id: str) -> None:
+    claimed = CheckoutSession.objects.filter(
+        livemode=livemode,
+        order_id=order_id,
+        source__in=[CheckoutSession.Source.SIGNED, CheckoutSession.Source.SERVER],
+    )
+    if claimed.exists():
+        raise CheckoutError(
+            CheckoutErrorCode.ORDER_REQUIRES_SIGNED_CHECKOUT,
+            f"Order {order_id} is paid through a signed tag or a session created by the shop's "
+            "server; an unsigned pay button cannot open it.",
+            param="order_id",
+        )
+
+
+def _sessions_expire(sessions: list[CheckoutSession]) -> None:
+    """Turn open, row-locked sessions `expired`: version raised, holds released, and a
+    `checkout.session.expired` event each."""
+    for session in sessions:
+        session.status = CheckoutSession.Status.EXPIRED
+        session.version += 1
+        session.save(update_fields=["status", "version", "updated_at"])
+        event_record(
+            event_type="checkout.session.expired",
+            data_object=session_object(session),
+            livemode=session.livemode,
+        )
+    voucher_holds_release(holders=[session.public_id for session in sessions])
+
+
+def _order_unsigned_sessions_close(*, livemode: bool, order_id: str) -> None:
+    """A signed or server session claims the order: the unsigned ones still open for it expire.
+    The row lock waits for a payment in progress on one of them; once it has committed, the
+    order is paid and `order_assert_unpaid` refuses the new session."""
+    unsigned = list(
+        CheckoutSession.objects.select_for_update()
+        .filter(
+            livemode=livemode,
+            order_id=order_id,
+            source=CheckoutSession.Source.PAGE,
+            status=CheckoutSession.Status.OPEN,
+        )
+        .order_by("pk")
+    )
+    if unsigned:
+        _sessions_expire(unsigned)
+        log.warning("checkout_unsigned_sessions_closed", order_id=order_id, count=len(unsigned))
 
 
 @transaction.atomic
@@ -139,8 +230,11 @@ def checkout_session_create(
     origin: str = "",
     publishable_key_id: int | None = None,
     now: datetime.datetime | None = None,
+    merchant: Merchant | None = None,
 ) -> CheckoutSession:
-    """A new open session in the active merchant's schema. Refused for an order already paid.
+    """A new open session in the active merchant's schema (`merchant`'s; looked up when left
+    out). Refused for a kind of pay button the merchant does not accept, for an order already
+    paid, and, unsigned, for an order a signed tag or the server opened.
     Expires after `expires_in` seconds (default CHECKOUT_SESSION_TTL_SECONDS), or at
     `expires_at` if that is sooner (a signed tag's own expiry)."""
     now = now or timezone.now()
@@ -148,6 +242,14 @@ def checkout_session_create(
     session_expiry = now + _ttl_validate(expires_in)
     if expires_at is not None:
         session_expiry = min(session_expiry, expires_at)
+    pay_button_assert_accepted(
+        merchant=merchant or _merchant_of_schema(), livemode=livemode, source=source
+    )
+    _order_lock(livemode=livemode, order_id=order_id)
+    if source == CheckoutSession.Source.PAGE:
+        _order_assert_unsigned_allowed(livemode=livemode, order_id=order_id)
+    else:
+        _order_unsigned_sessions_close(livemode=livemode, order_id=order_id)
     order_assert_unpaid(livemode=livemode, order_id=order_id)
     session = CheckoutSession.objects.create(
         livemode=livemode,
@@ -257,6 +359,9 @@ def checkout_session_open_from_widget(
                 CheckoutErrorCode.SESSION_NOT_FOUND, "No such checkout session.", param="session"
             )
         session_assert_open(session, now=now)
+        pay_button_assert_accepted(
+            merchant=authenticated.merchant, livemode=livemode, source=session.source
+        )
         if session.origin and session.origin != origin:
             raise CheckoutError(
                 CheckoutErrorCode.ORIGIN_NOT_ALLOWED,
@@ -304,6 +409,7 @@ def checkout_session_open_from_widget(
         origin=origin,
         publishable_key_id=authenticated.key.pk,
         now=now,
+        merchant=authenticated.merchant,
     )
 
 
@@ -323,16 +429,7 @@ def checkout_sessions_expire_due(*, now: datetime.datetime | None = None) -> int
                 .filter(status=CheckoutSession.Status.OPEN, expires_at__lte=now)
                 .order_by("pk")[:EXPIRY_BATCH_SIZE]
             )
-            for session in due:
-                session.status = CheckoutSession.Status.EXPIRED
-                session.version += 1
-                session.save(update_fields=["status", "version", "updated_at"])
-                event_record(
-                    event_type="checkout.session.expired",
-                    data_object=session_object(session),
-                    livemode=session.livemode,
-                )
-            voucher_holds_release(holders=[session.public_id for session in due])
+            _sessions_expire(due)
         expired += len(due)
         if len(due) < EXPIRY_BATCH_SIZE:
             break

@@ -25,6 +25,7 @@ class TenantErrorCode(StrEnum):
     LIVE_WEBHOOK_ENDPOINT_REQUIRED = "live_webhook_endpoint_required"
     TERMS_NOT_ACCEPTED = "terms_not_accepted"
     MERCHANT_SUSPENDED = "merchant_suspended"
+    PAY_BUTTONS_INVALID = "pay_buttons_invalid"
 
 
 class TenantError(DomainError):

@@ -4,7 +4,7 @@ from django import forms
 
 from superpayment.money import supported_currencies
 from tenants.activation import TERMS_VERSION
-from tenants.models import Role
+from tenants.models import PayButton, Role
 from tenants.validators import countries
 
 
@@ -58,4 +58,14 @@ class LiveActivationForm(forms.Form):
         label="I accept the SuperPayment terms of service",
         help_text=f"Version {TERMS_VERSION}, on behalf of the business. We record who accepted "
         "it and when.",
+    )
+
+
+class PayButtonsForm(forms.Form):
+    mode = forms.ChoiceField(choices=[("test", "Test"), ("live", "Live")], widget=forms.HiddenInput)
+    pay_buttons = forms.MultipleChoiceField(
+        choices=PayButton.choices,
+        widget=forms.CheckboxSelectMultiple,
+        label="Accepted pay buttons",
+        error_messages={"required": "Accept at least one kind of pay button."},
     )

@@ -12,7 +12,7 @@ from django_tenants.utils import schema_exists
 
 from superpayment.money import MoneyError, currency_validate
 from tenants.errors import TenantError, TenantErrorCode
-from tenants.models import Domain, Merchant
+from tenants.models import Domain, Merchant, PayButton
 from tenants.validators import country_validate
 
 log = structlog.get_logger(__name__)
@@ -216,3 +216,38 @@ def merchant_reactivate(*, merchant: Merchant, actor, reason: str, request=None)
         action=AuditAction.MERCHANT_REACTIVATED,
         request=request,
     )
+
+
+def merchant_pay_buttons_set(
+    *, merchant: Merchant, livemode: bool, pay_buttons: list[str], actor, request=None
+) -> Merchant:
+    """Which pay buttons may open a checkout in this mode (PayButton values, at least one).
+    Audited with the list before and after; no change, no audit row."""
+    from tenants.audit import AuditAction, audit_record
+
+    chosen = [button for button in PayButton.values if button in set(pay_buttons)]
+    if not chosen or len(chosen) != len(set(pay_buttons)):
+        raise TenantError(
+            TenantErrorCode.PAY_BUTTONS_INVALID,
+            "Accept at least one kind of pay button: unsigned, signed or server-created.",
+            param="pay_buttons",
+        )
+    field = "pay_buttons_live" if livemode else "pay_buttons_test"
+    with transaction.atomic():
+        locked = Merchant.objects.select_for_update().get(pk=merchant.pk)
+        before = getattr(locked, field)
+        if before != chosen:
+            setattr(locked, field, chosen)
+            locked.save(update_fields=[field])
+            audit_record(
+                action=AuditAction.MERCHANT_PAY_BUTTONS_UPDATED,
+                actor=actor,
+                merchant=locked,
+                request=request,
+                details={
+                    "mode": "live" if livemode else "test",
+                    "before": before,
+                    "after": chosen,
+                },
+            )
+    return locked

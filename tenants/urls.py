@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.portal_home, name="home"),
     path("new/", views.business_create, name="business_create"),
     path("<slug:slug>/", views.overview, name="overview"),
+    path("<slug:slug>/pay-buttons/", views.pay_buttons_update, name="pay_buttons"),
     path("<slug:slug>/team/", views.team_page, name="team"),
     path("<slug:slug>/team/<int:membership_id>/role/", views.member_role, name="member_role"),
     path("<slug:slug>/team/<int:membership_id>/remove/", views.member_remove, name="member_remove"),

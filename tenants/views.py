@@ -9,11 +9,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from tenants import team
+from tenants import services, team
 from tenants.errors import TenantError
-from tenants.forms import BusinessForm, InviteForm, RoleForm
+from tenants.forms import BusinessForm, InviteForm, PayButtonsForm, RoleForm
 from tenants.models import Invitation, Membership
-from tenants.permissions import Perm
+from tenants.permissions import Perm, role_allows
 from tenants.portal import merchant_view
 from tenants.selectors import audit_list, onboarding_checklist
 
@@ -100,8 +100,51 @@ def overview(request: HttpRequest) -> HttpResponse:
             "figures": dashboard_figures(
                 livemode=livemode, default_currency=request.merchant.default_currency
             ),
+            "pay_buttons": _pay_buttons_context(request),
         },
     )
+
+
+def _pay_buttons_context(request: HttpRequest) -> list[dict]:
+    """Per mode: the accepted pay buttons, and a form to change them for roles that manage keys."""
+    merchant = request.merchant
+    can_edit = role_allows(request.membership.role, Perm.MANAGE_KEYS)
+    modes = []
+    for mode, livemode in (("test", False), ("live", True)):
+        accepted = merchant.pay_buttons(livemode=livemode)
+        form = PayButtonsForm(initial={"mode": mode, "pay_buttons": accepted}, auto_id=f"{mode}_%s")
+        modes.append(
+            {
+                "mode": mode,
+                "accepted": accepted,
+                "unsigned_accepted": "page" in accepted,
+                "form": form if can_edit else None,
+            }
+        )
+    return modes
+
+
+@require_POST
+@merchant_view(Perm.MANAGE_KEYS)
+def pay_buttons_update(request: HttpRequest) -> HttpResponse:
+    form = PayButtonsForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Accept at least one kind of pay button.")
+    else:
+        mode = form.cleaned_data["mode"]
+        try:
+            services.merchant_pay_buttons_set(
+                merchant=request.merchant,
+                livemode=mode == "live",
+                pay_buttons=form.cleaned_data["pay_buttons"],
+                actor=request.user,
+                request=request,
+            )
+        except TenantError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, f"Accepted pay buttons saved for {mode} mode.")
+    return redirect("portal:overview", slug=request.merchant.slug)
 
 
 @merchant_view(Perm.VIEW, write_perm=Perm.MANAGE_TEAM)

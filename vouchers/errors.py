@@ -1,5 +1,6 @@
 """Voucher error codes. Lookups by code answer one uniform error for every reason a code cannot
-be used (unknown, disabled, expired, other currency or mode), so guessing learns nothing."""
+be used (unknown, disabled, expired, other currency or mode, a rule that fails), so guessing
+learns nothing; only a minimum order's message says what the shopper can change."""
 
 from __future__ import annotations
 
@@ -14,9 +15,6 @@ class VoucherErrorCode(StrEnum):
     VOUCHER_CLOSED = "voucher_closed"
     VOUCHER_DUPLICATE = "voucher_duplicate"
     INSUFFICIENT_BALANCE = "insufficient_balance"
-    REDEMPTION_LIMIT_REACHED = "redemption_limit_reached"
-    ORDER_AMOUNT_TOO_LOW = "order_amount_too_low"
-    ORDER_ID_NOT_ALLOWED = "order_id_not_allowed"
     AMOUNT_INVALID = "amount_invalid"
     AMOUNT_MISMATCH = "amount_mismatch"
     CURRENCY_INVALID = "currency_invalid"

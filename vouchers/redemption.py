@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, field
 
+from superpayment.money import amount_format
 from vouchers.codes import code_normalise
 from vouchers.errors import VoucherError, VoucherErrorCode, voucher_not_redeemable
 from vouchers.models import Voucher
@@ -68,25 +69,22 @@ def redemption_refusal(
     if voucher is None or not voucher_is_usable(voucher, currency=currency, now=now):
         return voucher_not_redeemable(tender.param)
     rules, last4 = voucher.rules, voucher.code_last4
+    # A rule that fails answers like an unknown code (and counts against the guessing
+    # throttles), so a guess learns nothing from it. The one exception is the minimum order,
+    # which the shopper can act on: same code, a message with the minimum in the currency's
+    # format. (docs/vouchers.md, "Guessing codes".)
     if order_amount < rules.get("min_order_amount", 0):
+        minimum = amount_format(rules["min_order_amount"], voucher.currency)
         return VoucherError(
-            VoucherErrorCode.ORDER_AMOUNT_TOO_LOW,
-            f"Voucher …{last4} needs an order of at least {rules['min_order_amount']}.",
+            VoucherErrorCode.VOUCHER_NOT_REDEEMABLE,
+            f"This voucher code can only pay an order of at least {minimum}.",
             param=tender.param,
         )
     prefix = rules.get("order_id_prefix")
     if prefix is not None and not order_id.startswith(prefix):
-        return VoucherError(
-            VoucherErrorCode.ORDER_ID_NOT_ALLOWED,
-            f"Voucher …{last4} cannot pay this order.",
-            param=tender.param,
-        )
+        return voucher_not_redeemable(tender.param)
     if voucher.redemption_count >= voucher_redemption_limit(rules):
-        return VoucherError(
-            VoucherErrorCode.REDEMPTION_LIMIT_REACHED,
-            f"Voucher …{last4} has been used as many times as it allows.",
-            param=tender.param,
-        )
+        return voucher_not_redeemable(tender.param)
     if voucher.balance < amount:
         return VoucherError(
             VoucherErrorCode.INSUFFICIENT_BALANCE,

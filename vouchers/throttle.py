@@ -1,19 +1,30 @@
 """Anti-enumeration throttles for voucher codes typed by shoppers.
 
 Wrong codes are counted in Redis (the `global` cache: never tenant-prefixed) per scope — the
-publishable key, the client IP, the checkout session — each in a fixed window. Once a scope
-reaches its limit every further attempt in that scope is refused (right or wrong) until the
-window ends, so guessing 60+-bit codes stays hopeless. Only failures count: a shopper paying
-with a right code is never slowed down.
+checkout session, the client IP, the publishable key — each in a fixed window. Once the session
+or the address reaches its limit, every further attempt from it is refused (right or wrong)
+until the window ends, so guessing 60+-bit codes stays hopeless. Only failures count: a shopper
+paying with a right code is never slowed down.
+
+A publishable key is public, so the checkout passes its scope as `alert_only`: at its limit it
+raises the alarm (an audit entry and a `voucher.enumeration_suspected` event) but refuses no
+one, since refusing by key would let anyone switch off a shop's checkout with a burst of wrong
+codes from many addresses. (The merchant API's balance check counts its secret key, which is
+private, and refuses at the limit.)
+
+When Redis cannot be reached the check fails closed: ThrottleUnavailable (HTTP 503), never an
+unthrottled lookup.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from enum import StrEnum
 
 import structlog
 from django.core.cache import caches
+from redis.exceptions import RedisError
 
 from superpayment import metrics
 from superpayment.errors import DomainError
@@ -25,6 +36,7 @@ CACHE_ALIAS = "global"
 
 class ThrottleErrorCode(StrEnum):
     CODE_ATTEMPTS_EXCEEDED = "code_attempts_exceeded"
+    SERVICE_UNAVAILABLE = "service_unavailable"
 
 
 class ThrottleError(DomainError):
@@ -33,6 +45,19 @@ class ThrottleError(DomainError):
     def __init__(self, code: StrEnum, message: str, *, retry_after: int, param: str | None = None):
         super().__init__(code, message, param=param)
         self.retry_after = retry_after
+
+
+class ThrottleUnavailable(DomainError):
+    """The counters cannot be read or written: codes are not checked at all (fail closed)."""
+
+    error_type = "api_error"
+    retry_after = 30
+
+    def __init__(self) -> None:
+        super().__init__(
+            ThrottleErrorCode.SERVICE_UNAVAILABLE,
+            "Voucher codes cannot be checked right now. Try again in a minute.",
+        )
 
 
 @dataclass(frozen=True)
@@ -53,11 +78,19 @@ def _cache_key(scope: str, value: str) -> str:
     return f"voucher_code_failures:{scope}:{value}"
 
 
-def code_attempts_check(*, scopes: dict[str, str]) -> None:
-    """Refuse (ThrottleError, HTTP 429) when any scope has used up its wrong attempts."""
+def code_attempts_check(
+    *, scopes: dict[str, str], alert_only: Collection[str] = frozenset()
+) -> None:
+    """Refuse (ThrottleError, HTTP 429) when a scope not in `alert_only` has used up its wrong
+    attempts; ThrottleUnavailable (HTTP 503) when the counters cannot be read."""
+    refusing = {scope: value for scope, value in scopes.items() if scope not in alert_only}
     cache = caches[CACHE_ALIAS]
-    counts = cache.get_many([_cache_key(scope, value) for scope, value in scopes.items()])
-    for scope, value in scopes.items():
+    try:
+        counts = cache.get_many([_cache_key(scope, value) for scope, value in refusing.items()])
+    except RedisError as exc:
+        log.error("voucher_code_throttle_unavailable", error=str(exc))
+        raise ThrottleUnavailable() from exc
+    for scope, value in refusing.items():
         limit = LIMITS[scope]
         if counts.get(_cache_key(scope, value), 0) >= limit.attempts:
             log.warning("voucher_code_throttled", scope=scope)
@@ -78,6 +111,17 @@ def code_attempt_failed(*, scopes: dict[str, str], livemode: bool | None = None)
     window). Call it outside any transaction that is about to roll back. `livemode` is the mode
     of the event; left out, it is the mode of the key in the "key" scope (an ApiKey id).
     Returns the scopes that burst now."""
+    try:
+        burst = _failures_count(scopes)
+    except RedisError as exc:
+        log.error("voucher_code_throttle_unavailable", error=str(exc))
+        raise ThrottleUnavailable() from exc
+    if burst:
+        _enumeration_suspected(scopes=scopes, burst=burst, livemode=livemode)
+    return burst
+
+
+def _failures_count(scopes: dict[str, str]) -> list[str]:
     cache = caches[CACHE_ALIAS]
     burst: list[str] = []
     for scope, value in scopes.items():
@@ -91,8 +135,6 @@ def code_attempt_failed(*, scopes: dict[str, str], livemode: bool | None = None)
                 cache.add(key, 1, timeout=limit.window_seconds)
         if count == limit.attempts:
             burst.append(scope)
-    if burst:
-        _enumeration_suspected(scopes=scopes, burst=burst, livemode=livemode)
     return burst
 
 

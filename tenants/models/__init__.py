@@ -3,7 +3,7 @@ from tenants.models.api_keys import ApiKey
 from tenants.models.audit import ActorType, AuditAction, AuditLog
 from tenants.models.idempotency import IdempotencyKey
 from tenants.models.members import Invitation, Membership, Role
-from tenants.models.merchants import Domain, Merchant, MerchantQuerySet
+from tenants.models.merchants import Domain, Merchant, MerchantQuerySet, PayButton
 from tenants.models.users import StaffUser, User
 
 __all__ = [
@@ -17,6 +17,7 @@ __all__ = [
     "Membership",
     "Merchant",
     "MerchantQuerySet",
+    "PayButton",
     "Role",
     "StaffUser",
     "TermsAcceptance",

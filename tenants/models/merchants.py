@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.contrib.postgres.fields import ArrayField
 from django.db import connection, models
 from django_tenants.models import DomainMixin, TenantMixin
 from django_tenants.utils import get_creation_fakes_migrations, schema_exists
@@ -9,6 +10,29 @@ class MerchantQuerySet(models.QuerySet):
     def merchants(self) -> MerchantQuerySet:
         """Real merchants: everything but the template schema's row."""
         return self.filter(is_template=False)
+
+
+class PayButton(models.TextChoices):
+    """The ways a checkout may be opened (the values of checkout's session `source`)."""
+
+    UNSIGNED = "page", "Unsigned tag (the one-line snippet)"
+    SIGNED = "signed", "Signed tag"
+    SERVER = "server", "Session created by your server"
+
+
+def pay_buttons_default() -> list[str]:
+    # Every kind, so the one-line tag works from the first minute; the portal recommends signing.
+    return [PayButton.UNSIGNED, PayButton.SIGNED, PayButton.SERVER]
+
+
+def _pay_buttons_field() -> ArrayField:
+    return ArrayField(
+        models.CharField(max_length=8, choices=PayButton.choices),
+        default=pay_buttons_default,
+        # Also the column's default: the previous release's code (during a rollout) omits it.
+        db_default=[PayButton.UNSIGNED.value, PayButton.SIGNED.value, PayButton.SERVER.value],
+        help_text="The pay buttons that may open a checkout in this mode.",
+    )
 
 
 class Merchant(TenantMixin):
@@ -35,6 +59,9 @@ class Merchant(TenantMixin):
     # instead of opening every schema. Written when the schema's migrations finish; a clone
     # inherits the template's.
     migrations_digest = models.CharField(max_length=64, blank=True, default="", editable=False)
+    # Which pay buttons may open a checkout, per mode (PayButton values).
+    pay_buttons_test = _pay_buttons_field()
+    pay_buttons_live = _pay_buttons_field()
 
     auto_create_schema = True
     auto_drop_schema = False
@@ -47,6 +74,14 @@ class Merchant(TenantMixin):
             models.CheckConstraint(
                 condition=models.Q(status__in=["active", "suspended"]),
                 name="merchant_status_valid",
+            ),
+            *(
+                models.CheckConstraint(
+                    condition=models.Q(**{f"{field}__contained_by": list(PayButton.values)})
+                    & models.Q(**{f"{field}__len__gte": 1}),
+                    name=f"merchant_{field}_valid",
+                )
+                for field in ("pay_buttons_test", "pay_buttons_live")
             ),
         ]
 
@@ -68,6 +103,9 @@ class Merchant(TenantMixin):
 
         if type(self).objects.filter(schema_name=self.schema_name).exists():
             raise ValidationError(f"A tenant with the schema name {self.schema_name!r} exists.")
+
+    def pay_buttons(self, *, livemode: bool) -> list[str]:
+        return self.pay_buttons_live if livemode else self.pay_buttons_test
 
     def create_schema(self, check_if_exists=False, sync_schema=True, verbosity=1):
         """Clone the template schema, data included, so its `django_migrations` rows come along

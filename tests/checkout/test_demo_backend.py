@@ -111,3 +111,33 @@ def test_a_webhook_whose_amount_differs_from_the_order_is_not_marked_paid(client
     order_id = "DEMO-" + secrets.token_hex(4)
     _send(client, demo_secret, order_id=order_id, version=1, amount=1)
     assert _status(client, order_id)["status"] == "amount_mismatch"
+
+
+def test_without_private_webhooks_the_demo_setup_leaves_the_backend_out_and_says_so(settings):
+    # `WEBHOOKS_ALLOW_PRIVATE=0 make run` on a fresh .var/: the demo backend's URL is
+    # http://127.0.0.1:…, which the webhook URL check refuses; setup goes on without it.
+    from django_tenants.utils import schema_context
+
+    from checkout.demo_backend import demo_backend_setup
+    from webhooks.models import WebhookEndpoint
+
+    settings.WEBHOOKS_ALLOW_PRIVATE = False
+    settings.PUBLIC_BASE_URL = "http://127.0.0.1:8000"
+    merchant = provision_merchant(
+        slug=DEMO_SLUG, name="Demo Shop", country="DE", default_currency="EUR"
+    ).merchant
+
+    said = demo_backend_setup(merchant=merchant)
+
+    assert said.startswith(
+        "Demo shop backend left out: its webhook URL http://127.0.0.1:8000/demo/shop/webhooks "
+        "is refused ("
+    )
+    assert "WEBHOOKS_ALLOW_PRIVATE" in said
+    assert demo_webhook_endpoint_ensure(merchant=merchant) is None
+    with schema_context(merchant.schema_name):
+        assert not WebhookEndpoint.objects.exists()
+
+    settings.WEBHOOKS_ALLOW_PRIVATE = True
+    said = demo_backend_setup(merchant=merchant)
+    assert said == "Demo shop backend receives webhooks at http://127.0.0.1:8000/demo/shop/webhooks"

@@ -47,6 +47,7 @@ WRITE_ONLY = {
     "key_roll",
     "key_revoke",
     "key_origins",
+    "pay_buttons",
 }
 
 

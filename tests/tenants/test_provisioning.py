@@ -156,8 +156,8 @@ def test_setup_repairs_a_schema_whose_constraint_was_misnamed(merchant_a, settin
 
     with connection.cursor() as cursor:
         cursor.execute(
-            f'ALTER TABLE "{merchant_a.schema_name}".checkout_payment'
-            " RENAME CONSTRAINT payment_order_once TO checkout_payment_livemode_order_id_key"
+            f'ALTER TABLE "{merchant_a.schema_name}".vouchers_voucherhold'
+            " RENAME CONSTRAINT voucher_hold_unique TO vouchers_voucherhold_voucher_id_holder_key"
         )
     Merchant.objects.filter(pk=merchant_a.pk).update(migrations_digest="")
     call_command("setup_platform", processes=1, verbosity=0)

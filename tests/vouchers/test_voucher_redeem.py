@@ -213,19 +213,36 @@ def test_balance_by_code_answers_whatever_its_grouping_or_case():
     )
 
 
-def test_min_order_amount_rule():
-    voucher = VoucherFactory(rules={"min_order_amount": 5000})
+def _assert_not_redeemable(caught, message: str = NOT_REDEEMABLE_MESSAGE) -> None:
+    """A rule that fails answers as an unknown code does (docs/vouchers.md)."""
+    error = caught.value
+    assert (error.code, error.message, error.param) == (
+        VoucherErrorCode.VOUCHER_NOT_REDEEMABLE,
+        message,
+        "tenders[0]",
+    )
+
+
+def test_min_order_amount_rule_answers_not_redeemable_with_the_minimum_formatted():
+    voucher = VoucherFactory(amount=100_000, rules={"min_order_amount": 100_000})
     with pytest.raises(VoucherError) as caught:
-        _redeem([voucher.code], 4999)
-    assert caught.value.code == VoucherErrorCode.ORDER_AMOUNT_TOO_LOW
-    assert _redeem([voucher.code], 5000)[0].amount == 5000
+        _redeem([voucher.code], 99_999)
+    _assert_not_redeemable(caught, "This voucher code can only pay an order of at least €1,000.00.")
+    assert _redeem([voucher.code], 100_000)[0].amount == 100_000
+
+
+def test_min_order_amount_is_formatted_with_the_currencys_exponent():
+    voucher = VoucherFactory(currency="JPY", amount=9_000, rules={"min_order_amount": 5_000})
+    with pytest.raises(VoucherError) as caught:
+        _redeem([voucher.code], 4_999, currency="JPY")
+    assert caught.value.message == "This voucher code can only pay an order of at least ¥5,000."
 
 
 def test_order_id_prefix_rule():
     voucher = VoucherFactory(rules={"order_id_prefix": "WEB-"})
     with pytest.raises(VoucherError) as caught:
         _redeem([voucher.code], 100, order_id="POS-1")
-    assert caught.value.code == VoucherErrorCode.ORDER_ID_NOT_ALLOWED
+    _assert_not_redeemable(caught)
     with pytest.raises(VoucherError):
         _redeem([voucher.code], 100)
     assert _redeem([voucher.code], 100, order_id="WEB-1")[0].amount == 100
@@ -237,7 +254,7 @@ def test_max_redemptions_rule():
     _redeem([voucher.code], 100, reference="pay_2")
     with pytest.raises(VoucherError) as caught:
         _redeem([voucher.code], 100, reference="pay_3")
-    assert caught.value.code == VoucherErrorCode.REDEMPTION_LIMIT_REACHED
+    _assert_not_redeemable(caught)
     voucher.refresh_from_db()
     assert (voucher.balance, voucher.redemption_count) == (9800, 2)
 
@@ -247,7 +264,7 @@ def test_single_use_rule_allows_one_redemption_even_with_balance_left():
     _redeem([voucher.code], 100)
     with pytest.raises(VoucherError) as caught:
         _redeem([voucher.code], 100, reference="pay_2")
-    assert caught.value.code == VoucherErrorCode.REDEMPTION_LIMIT_REACHED
+    _assert_not_redeemable(caught)
 
 
 @pytest.mark.parametrize(

@@ -107,7 +107,6 @@ class Command(BaseCommand):
 
         for code, balance in demo.codes:
             self.stdout.write(f"  {code_format(code)}  ({amount_format(balance, 'EUR')} left)")
-        from checkout.demo_backend import demo_webhook_endpoint_ensure
+        from checkout.demo_backend import demo_backend_setup
 
-        endpoint = demo_webhook_endpoint_ensure(merchant=result.merchant)
-        self.stdout.write(f"Demo shop backend receives webhooks at {endpoint.url}")
+        self.stdout.write(demo_backend_setup(merchant=result.merchant))
