@@ -29,13 +29,16 @@ ERROR_DESCRIPTIONS = {
     "400": "The request is invalid: `error.param` names the first field at fault, "
     "`error.errors` lists them all.",
     "401": "No API key, or an invalid, expired or revoked one.",
-    "403": "The key may not perform this request, or its merchant is suspended.",
+    "403": "The key may not perform this request (e.g. `live_mode_not_activated`, "
+    "`pay_button_not_accepted`), or its merchant is suspended.",
     "404": "No such object for this merchant and mode.",
     "409": "A conflict with the object's state (e.g. `order_already_paid`, `voucher_closed`), "
     "or `idempotency_key_in_use`: a request with this `Idempotency-Key` is still running.",
     "413": "The request body is too large.",
     "422": "`idempotency_key_reused`: this `Idempotency-Key` came with another request.",
     "429": "Too many requests; retry after the `Retry-After` header's seconds.",
+    "503": "`service_unavailable`: a service this request needs (the code-guessing limits' "
+    "store) cannot be reached; retry after the `Retry-After` header's seconds.",
 }
 _WRITES = ("POST", "PUT", "PATCH")
 

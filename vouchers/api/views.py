@@ -231,7 +231,7 @@ class VoucherLedgerView(APIView):
 
 
 class VoucherBalanceView(APIView):
-    error_statuses = ("429",)  # code_attempts_exceeded
+    error_statuses = ("429", "503")  # code_attempts_exceeded; the limits' store unreachable
 
     @extend_schema(
         operation_id="vouchers_balance",
