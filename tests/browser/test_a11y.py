@@ -195,6 +195,7 @@ def _portal_urls(live_url: str, world: dict) -> list[str]:
         f"{base}/audit/",
         f"{base}/billing/",
         f"{base}/billing/invoices/{world['invoice']}/",
+        f"{base}/settings/",
     ]
 
 
@@ -208,7 +209,8 @@ def test_portal_pages_as_other_roles(page, live_url, world, role):
     _sign_in(page, live_url, _user(merchant=world["merchant"], role=role))
     base = f"{live_url}/dashboard/{world['merchant'].slug}"
     urls = [f"{base}/", f"{base}/payments/{world['payment']}/", f"{base}/webhooks/events/"]
-    _check(page, urls + [f"{base}/vouchers/{world['voucher']}/", f"{base}/team/"])
+    more = [f"{base}/vouchers/{world['voucher']}/", f"{base}/team/", f"{base}/settings/"]
+    _check(page, urls + more)
 
 
 def test_account_pages_signed_out(page, live_url):

@@ -131,3 +131,16 @@ def test_owners_set_zone_and_locale_others_only_read_them(client, merchant_a):
     assert saved.status_code == 302
     merchant_a.refresh_from_db()
     assert (merchant_a.time_zone, merchant_a.locale) == ("Asia/Tokyo", "de_AT")
+
+
+def test_the_admin_console_shows_times_in_the_same_format_with_the_zone(client, merchant_a):
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+    from tests.factories import UserFactory
+
+    staff = UserFactory(is_staff=True, is_superuser=True)
+    TOTP.activate(staff, generate_totp_secret())
+    client.force_login(staff)
+    html = client.get(reverse("admin:tenants_merchant_changelist")).content.decode()
+    created = timezone.localtime(merchant_a.created_at, datetime.UTC)
+    assert f"{created.day} {created:%b %Y, %H:%M} UTC" in html
