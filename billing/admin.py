@@ -8,6 +8,23 @@ from django.contrib import admin
 from billing.models import CommissionPlan
 
 
+class CurrencyFilter(admin.SimpleListFilter):
+    """Currencies in use, the empty one (a plan for every currency) named, so no filter link is
+    left without text."""
+
+    title = "currency"
+    parameter_name = "currency"
+
+    def lookups(self, request, model_admin):
+        currencies = CommissionPlan.objects.order_by("currency").values_list("currency", flat=True)
+        return [(code, code or "Every currency") for code in dict.fromkeys(currencies)]
+
+    def queryset(self, request, queryset):
+        if self.value() is None:
+            return queryset
+        return queryset.filter(currency=self.value())
+
+
 @admin.register(CommissionPlan)
 class CommissionPlanAdmin(admin.ModelAdmin):
     list_display = [
@@ -19,7 +36,7 @@ class CommissionPlanAdmin(admin.ModelAdmin):
         "effective_from",
         "effective_to",
     ]
-    list_filter = ["currency", ("merchant", admin.EmptyFieldListFilter)]
+    list_filter = [CurrencyFilter, ("merchant", admin.EmptyFieldListFilter)]
     search_fields = ["name", "merchant__slug", "merchant__name"]
     autocomplete_fields = ["merchant"]
     ordering = ["merchant__slug", "currency", "-effective_from"]

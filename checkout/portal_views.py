@@ -28,9 +28,15 @@ from checkout.refund_selectors import (
 from checkout.refunds import REFUND_REASON_MAX_LENGTH, payment_refund
 from superpayment.csv_stream import csv_response
 from superpayment.errors import DomainError
-from superpayment.money import MoneyError, amount_format, amount_parse, currency_exponent
+from superpayment.money import (
+    MoneyError,
+    amount_format,
+    amount_parse_localized,
+    currency_exponent,
+)
 from tenants.permissions import Perm, role_allows
 from tenants.portal import merchant_view, portal_object_mode
+from tenants.regional import active_locale
 
 PAGE_SIZE = 50
 # What a payment's refund state reads as on its pages.
@@ -244,7 +250,9 @@ class RefundForm(forms.Form):
 
     def clean_amount(self) -> int:
         try:
-            minor = amount_parse(self.cleaned_data["amount"], self.currency)
+            minor = amount_parse_localized(
+                self.cleaned_data["amount"], self.currency, active_locale()
+            )
         except MoneyError as exc:
             raise forms.ValidationError(str(exc)) from None
         if minor <= 0:

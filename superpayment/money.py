@@ -13,7 +13,14 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from babel import Locale
-from babel.numbers import format_currency, get_territory_currencies
+from babel.numbers import (
+    NumberFormatError,
+    format_currency,
+    get_decimal_symbol,
+    get_group_symbol,
+    get_territory_currencies,
+    parse_decimal,
+)
 
 # ISO 4217 minor-unit exponents that differ from the usual 2.
 ISO_4217_EXPONENT_EXCEPTIONS = {
@@ -67,6 +74,31 @@ def amount_parse(text: str, currency: str) -> int:
         value = Decimal(cleaned)
     except InvalidOperation as exc:  # pragma: no cover - the pattern already rules this out
         raise MoneyError(f"{text!r} is not an amount.") from exc
+    return int(value.scaleb(exponent))
+
+
+def amount_parse_localized(text: str, currency: str, locale: str) -> int:
+    """What a person typed in a portal form: the plain form first ('12.50', as the widget and
+    the prefilled fields write it), else with the business's decimal sign through Babel ('12,50'
+    for de_DE). Grouping signs are refused, so '1.234' is never read as a thousand in one locale
+    and as 1.234 in another. Decimal throughout, never a float."""
+    try:
+        return amount_parse(text, currency)
+    except MoneyError as plain_error:
+        refused = plain_error
+    cleaned = (text or "").strip()
+    decimal_sign = get_decimal_symbol(locale)
+    if decimal_sign == "." or decimal_sign not in cleaned or get_group_symbol(locale) in cleaned:
+        raise refused
+    try:
+        value = parse_decimal(cleaned, locale=locale, strict=True)
+    except (NumberFormatError, ValueError) as exc:
+        raise refused from exc
+    if not value.is_finite() or value < 0 or not cleaned.replace(decimal_sign, "").isdigit():
+        raise refused
+    exponent = currency_exponent(currency)
+    if -int(value.as_tuple().exponent) > exponent:
+        raise MoneyError(f"{currency} amounts have at most {exponent} decimal places.")
     return int(value.scaleb(exponent))
 
 

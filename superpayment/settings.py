@@ -351,6 +351,8 @@ if TESTING:
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 LANGUAGE_CODE = "en"
+# Times with their zone wherever Django formats them (the admin console): superpayment/formats.
+FORMAT_MODULE_PATH = ["superpayment.formats"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -12,7 +12,8 @@ from tenants.services import merchant_reactivate, merchant_suspend
 from tenants.staff_admin import StaffUserAdmin  # noqa: F401 - registers the Staff users page
 
 
-class DomainInline(admin.TabularInline):
+class DomainInline(admin.StackedInline):
+    # Stacked, not tabular: each input gets its own <label> (a tabular row has only headers).
     model = Domain
     extra = 0
 

@@ -26,6 +26,8 @@ class TenantErrorCode(StrEnum):
     TERMS_NOT_ACCEPTED = "terms_not_accepted"
     MERCHANT_SUSPENDED = "merchant_suspended"
     PAY_BUTTONS_INVALID = "pay_buttons_invalid"
+    TIME_ZONE_INVALID = "time_zone_invalid"
+    LOCALE_INVALID = "locale_invalid"
 
 
 class TenantError(DomainError):

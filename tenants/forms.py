@@ -5,6 +5,7 @@ from django import forms
 from superpayment.money import supported_currencies
 from tenants.activation import TERMS_VERSION
 from tenants.models import PayButton, Role
+from tenants.regional import locale_choices, time_zone_choices
 from tenants.validators import countries
 
 
@@ -69,3 +70,22 @@ class PayButtonsForm(forms.Form):
         label="Accepted pay buttons",
         error_messages={"required": "Accept at least one kind of pay button."},
     )
+
+
+class RegionalForm(forms.Form):
+    """The business's time zone and locale; empty keeps the country's."""
+
+    time_zone = forms.ChoiceField(
+        required=False, help_text="Times in the portal show in this zone. Empty: the country's."
+    )
+    locale = forms.ChoiceField(
+        required=False,
+        help_text='Amounts you type are read in this locale ("12,50" for German). Empty: the '
+        "country's.",
+    )
+
+    def __init__(self, *args, country_default: tuple[str, str], **kwargs):
+        super().__init__(*args, **kwargs)
+        zone, locale = country_default
+        self.fields["time_zone"].choices = [("", f"The country's ({zone})"), *time_zone_choices()]
+        self.fields["locale"].choices = [("", f"The country's ({locale})"), *locale_choices()]

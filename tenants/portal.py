@@ -15,6 +15,7 @@ from django.shortcuts import redirect
 
 from tenants.models import Membership
 from tenants.permissions import Perm, role_allows
+from tenants.regional import merchant_regional
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 MODE_SESSION_KEY = "superpayment.portal_mode"
@@ -76,7 +77,8 @@ def merchant_view(perm: Perm = Perm.VIEW, *, write_perm: Perm | None = None) -> 
             # Test unless chosen otherwise; a page with its own default may change it.
             request.livemode = request.portal_mode == "live"
             connection.set_tenant(merchant)
-            return view(request, *args, **kwargs)
+            with merchant_regional(merchant):
+                return view(request, *args, **kwargs)
 
         return wrapped
 

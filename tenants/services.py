@@ -251,3 +251,23 @@ def merchant_pay_buttons_set(
                 },
             )
     return locked
+
+
+def merchant_regional_update(*, merchant: Merchant, time_zone: str, locale: str) -> Merchant:
+    """Set the business's time zone and locale (empty: the country's)."""
+    from tenants.errors import TenantError, TenantErrorCode
+    from tenants.regional import locale_valid, time_zone_valid
+
+    if time_zone and not time_zone_valid(time_zone):
+        raise TenantError(
+            TenantErrorCode.TIME_ZONE_INVALID,
+            f"{time_zone!r} is not a time zone.",
+            param="time_zone",
+        )
+    if locale and not locale_valid(locale):
+        raise TenantError(
+            TenantErrorCode.LOCALE_INVALID, f"{locale!r} is not a locale.", param="locale"
+        )
+    merchant.time_zone, merchant.locale = time_zone, locale
+    merchant.save(update_fields=["time_zone", "locale"])
+    return merchant

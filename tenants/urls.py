@@ -18,6 +18,7 @@ urlpatterns = [
         name="invitation_revoke",
     ),
     path("<slug:slug>/audit/", views.audit_page, name="audit"),
+    path("<slug:slug>/settings/", views.settings_page, name="settings"),
     path("<slug:slug>/keys/", key_views.keys_page, name="keys"),
     path("<slug:slug>/activate/", activation_views.live_activation, name="live_activation"),
     path("<slug:slug>/", include("vouchers.portal_urls")),

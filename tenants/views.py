@@ -11,11 +11,13 @@ from django.views.decorators.http import require_GET, require_POST
 
 from tenants import services, team
 from tenants.errors import TenantError
-from tenants.forms import BusinessForm, InviteForm, PayButtonsForm, RoleForm
+from tenants.forms import BusinessForm, InviteForm, PayButtonsForm, RegionalForm, RoleForm
 from tenants.models import Invitation, Membership
 from tenants.permissions import Perm, role_allows
 from tenants.portal import merchant_view
+from tenants.regional import country_locale, country_time_zone
 from tenants.selectors import audit_list, onboarding_checklist
+from tenants.services import merchant_regional_update
 
 NEW_KEYS_SESSION_KEY = "superpayment.new_business_keys"
 
@@ -222,6 +224,25 @@ def invitation_revoke(request: HttpRequest, invitation_id: int) -> HttpResponse:
 def audit_page(request: HttpRequest) -> HttpResponse:
     entries = audit_list(merchant=request.merchant)[:200]
     return render(request, "portal/audit.html", {"entries": entries})
+
+
+@merchant_view(Perm.VIEW, write_perm=Perm.MANAGE_TEAM)
+def settings_page(request: HttpRequest) -> HttpResponse:
+    """The business's time zone and locale: every member sees them, owners change them."""
+    merchant = request.merchant
+    default = (country_time_zone(merchant.country), country_locale(merchant.country))
+    initial = {"time_zone": merchant.time_zone, "locale": merchant.locale}
+    form = RegionalForm(request.POST or None, initial=initial, country_default=default)
+    if request.method == "POST" and form.is_valid():
+        try:
+            merchant_regional_update(merchant=merchant, **form.cleaned_data)
+        except TenantError as error:
+            _form_error(form, error)
+        else:
+            messages.success(request, "Time zone and locale saved.")
+            return redirect("portal:settings", slug=merchant.slug)
+    can_edit = role_allows(request.membership.role, Perm.MANAGE_TEAM)
+    return render(request, "portal/settings.html", {"form": form, "can_edit": can_edit})
 
 
 def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:

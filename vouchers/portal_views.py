@@ -22,9 +22,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from superpayment.errors import DomainError
-from superpayment.money import MoneyError, amount_parse, currency_validate
+from superpayment.money import MoneyError, amount_parse_localized, currency_validate
 from tenants.permissions import Perm, role_allows
 from tenants.portal import merchant_view, portal_object_mode
+from tenants.regional import active_locale
 from vouchers.codes import DEFAULT_RANDOM_LENGTH
 from vouchers.csv_io import (
     import_report_csv,
@@ -131,7 +132,7 @@ class _TermsForm(forms.Form):
     expires_at = forms.DateTimeField(
         required=False,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
-        help_text="Optional (UTC).",
+        help_text="Optional, in your business's time zone.",
     )
     single_use = forms.BooleanField(required=False, help_text="Pays once, whatever is left.")
 
@@ -139,7 +140,9 @@ class _TermsForm(forms.Form):
         data = super().clean()
         try:
             data["currency"] = currency_validate(data.get("currency", ""))
-            data["amount_minor"] = amount_parse(data.get("amount", ""), data["currency"])
+            data["amount_minor"] = amount_parse_localized(
+                data.get("amount", ""), data["currency"], active_locale()
+            )
         except MoneyError as exc:
             raise forms.ValidationError(str(exc)) from None
         return data
@@ -344,7 +347,7 @@ def voucher_status(request: HttpRequest, voucher_id: str) -> HttpResponse:
 def _signed_amount(text: str, currency: str) -> int:
     text = (text or "").strip().replace(" ", "")
     sign = -1 if text.startswith("-") else 1
-    return sign * amount_parse(text.lstrip("+-"), currency)
+    return sign * amount_parse_localized(text.lstrip("+-"), currency, active_locale())
 
 
 @require_POST

@@ -47,6 +47,10 @@ class Merchant(TenantMixin):
     country = models.CharField(max_length=2, help_text="ISO 3166-1 alpha-2")
     default_currency = models.CharField(max_length=3, help_text="ISO 4217")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    # Empty: the country's (tenants.regional). Times in the portal show in this zone; amounts a
+    # member types are parsed, and shown, in this locale.
+    time_zone = models.CharField(max_length=64, blank=True, default="", help_text="IANA zone")
+    locale = models.CharField(max_length=16, blank=True, default="", help_text="CLDR locale")
     # The template schema is registered as a tenant row so every `migrate_schemas` keeps it
     # current; new merchants are cloned from it.
     is_template = models.BooleanField(default=False, editable=False)
