@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from superpayment.money import currency_exponent
 from tenants import services, team
 from tenants.errors import TenantError
 from tenants.forms import BusinessForm, InviteForm, PayButtonsForm, RegionalForm, RoleForm
@@ -103,8 +104,15 @@ def overview(request: HttpRequest) -> HttpResponse:
                 livemode=livemode, default_currency=request.merchant.default_currency
             ),
             "pay_buttons": _pay_buttons_context(request),
+            "snippet_amount": _snippet_amount(request.merchant.default_currency),
         },
     )
+
+
+def _snippet_amount(currency: str) -> str:
+    """An example amount the widget accepts in this currency: "99.00" EUR, "99" JPY."""
+    exponent = currency_exponent(currency)
+    return "99" + ("." + "0" * exponent if exponent else "")
 
 
 def _pay_buttons_context(request: HttpRequest) -> list[dict]:

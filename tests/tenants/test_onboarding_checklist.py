@@ -59,6 +59,18 @@ def test_the_overview_shows_the_snippet_with_the_merchants_key(client, merchant_
     client.force_login(owner_a)
     page = client.get(reverse("portal:overview", kwargs={"slug": merchant_a.slug})).content.decode()
     assert f'data-api-key="{key.publishable_key}"' in page
+    # With its currency the button shows the amount; the example amount fits the currency.
+    assert 'data-amount="99.00"' in page and 'data-currency="EUR"' in page
+
+
+def test_the_snippet_amount_fits_the_currency():
+    from tenants.views import _snippet_amount
+
+    assert (_snippet_amount("EUR"), _snippet_amount("JPY"), _snippet_amount("KWD")) == (
+        "99.00",
+        "99",
+        "99.000",
+    )
 
 
 def _titles_done(merchant, *, livemode: bool) -> list[tuple[str, bool]]:
