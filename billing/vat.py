@@ -134,27 +134,21 @@ def vat_id_normalize(*, value: str, country: str) -> str:
     compact = re.sub(r"[\s.\-/]", "", value).upper()
     if country in EU_STANDARD_RATES_BPS:
         prefix = VAT_PREFIX.get(country, country)
-        if not compact.startswith(prefix):
-            compact = prefix + compact
-        try:
-            return eu_vat.validate(compact)
-        except StdnumValidationError as exc:
-            raise ValidationError(
-                f"This is not a valid {country} VAT number ({exc.message.rstrip('.')})."
-            ) from exc
-    module = _country_vat_module(country)
-    if module is not None:
-        try:
-            valid = module.validate(compact)
-            # UK numbers are quoted with their GB prefix, which python-stdnum strips.
-            return f"GB{valid}" if country == "GB" and not valid.startswith("GB") else valid
-        except StdnumValidationError as exc:
-            raise ValidationError(
-                f"This is not a valid {country} VAT number ({exc.message.rstrip('.')})."
-            ) from exc
-    if not _VAT_ID_CHARS.match(compact):
-        raise ValidationError("Use 4 to 20 letters and digits.")
-    return compact
+        module, compact = eu_vat, compact if compact.startswith(prefix) else prefix + compact
+    else:
+        module = _country_vat_module(country)
+    if module is None:
+        if not _VAT_ID_CHARS.match(compact):
+            raise ValidationError("Use 4 to 20 letters and digits.")
+        return compact
+    try:
+        valid = module.validate(compact)
+    except StdnumValidationError as exc:
+        raise ValidationError(
+            f"This is not a valid {country} VAT number ({exc.message.rstrip('.')})."
+        ) from exc
+    # UK numbers are quoted with their GB prefix, which python-stdnum strips.
+    return f"GB{valid}" if country == "GB" and not valid.startswith("GB") else valid
 
 
 def _country_vat_module(country: str):

@@ -53,6 +53,17 @@ class ActorType(models.TextChoices):
     STRIPE = "stripe", "Stripe"
 
 
+class AuditActionField(models.CharField):
+    """A CharField whose choices (AuditAction: the admin's labels and filters, form validation)
+    stay out of migrations: a new audit action is code only, not a migration repeating the
+    whole list."""
+
+    def deconstruct(self):
+        name, path, args, kwargs = super().deconstruct()
+        kwargs.pop("choices", None)
+        return name, path, args, kwargs
+
+
 class AuditLog(models.Model):
     """One recorded action. Rows are written by `tenants.audit.audit_record` in the transaction
     of the change they record, and never changed or deleted by the product."""
@@ -76,7 +87,7 @@ class AuditLog(models.Model):
         blank=True,
         related_name="+",
     )
-    action = models.CharField(max_length=64, choices=AuditAction.choices)
+    action = AuditActionField(max_length=64, choices=AuditAction.choices)
     target_type = models.CharField(max_length=64, blank=True)
     target_id = models.CharField(max_length=64, blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
