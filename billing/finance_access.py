@@ -22,14 +22,8 @@ from tenants.audit import AuditAction, audit_record
 FINANCE_GROUP = "finance"
 
 
-def is_finance(user) -> bool:
-    return (
-        user.is_authenticated
-        and user.is_active
-        and user.is_staff
-        and user.groups.filter(name=FINANCE_GROUP).exists()
-        and is_mfa_enabled(user)
-    )
+def in_finance_group(user) -> bool:
+    return user.groups.filter(name=FINANCE_GROUP).exists()
 
 
 def finance_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -39,7 +33,7 @@ def finance_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
         user = request.user
         if not (user.is_active and user.is_staff):
             raise Http404("No such page")
-        if not user.groups.filter(name=FINANCE_GROUP).exists():
+        if not in_finance_group(user):
             raise PermissionDenied(
                 "The finance console is for the finance team. Ask a platform admin to add your "
                 "account to the finance group (admin console → Staff users)."

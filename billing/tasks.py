@@ -11,7 +11,7 @@ from superpayment.celery import app
 from tenants.models import User
 
 
-@app.task(name="billing.tasks.invoice_run_previous_month", ignore_result=True)
+@app.task(name="billing.tasks.invoice_run_previous_month")
 def invoice_run_previous_month() -> dict:
     """Beat, 1st of each month (UTC): bill the month that just ended."""
     from billing.invoicing import invoice_run, period_previous
@@ -20,7 +20,7 @@ def invoice_run_previous_month() -> dict:
     return {"finalized": result.finalized, "entries": result.entries_attached}
 
 
-@app.task(name="billing.tasks.invoice_run_period", ignore_result=True)
+@app.task(name="billing.tasks.invoice_run_period")
 def invoice_run_period(period_start: str, actor_id: int | None = None) -> dict:
     """Finance's "run now" for a past period."""
     from billing.invoicing import invoice_run
@@ -33,7 +33,6 @@ def invoice_run_period(period_start: str, actor_id: int | None = None) -> dict:
 @app.task(
     name="billing.tasks.invoice_send",
     bind=True,
-    ignore_result=True,
     max_retries=8,
     autoretry_for=(BillingError,),
     retry_backoff=60,

@@ -72,7 +72,6 @@ def payment_list(
     status: str | None = None,
     refund_status: str | None = None,
     order_id: str | None = None,
-    order_id_contains: str | None = None,
     query: str | None = None,
     currency: str | None = None,
     created_gte: datetime.datetime | None = None,
@@ -88,8 +87,6 @@ def payment_list(
         payments = payments.filter(status=status)
     if order_id:
         payments = payments.filter(order_id=order_id)
-    if order_id_contains:
-        payments = payments.filter(order_id__icontains=order_id_contains)
     if query:
         payments = payments.filter(_query_condition(query, livemode=livemode))
     if currency:

@@ -320,21 +320,7 @@ BILLING_COMPANY_COUNTRY = env_str("BILLING_COMPANY_COUNTRY", "DE").upper()
 BILLING_BANK_IBAN = env_str("BILLING_BANK_IBAN", "")
 BILLING_BANK_BIC = env_str("BILLING_BANK_BIC", "")
 
-
-def check_billing_settings() -> None:
-    from billing.vat import billing_settings_problems
-
-    problems = billing_settings_problems(
-        country=BILLING_COMPANY_COUNTRY,
-        vat_id=BILLING_COMPANY_VAT_ID,
-        iban=BILLING_BANK_IBAN,
-        bic=BILLING_BANK_BIC,
-    )
-    if problems:
-        raise ImproperlyConfigured("Billing settings: " + "; ".join(problems) + ".")
-
-
-check_billing_settings()
+# Checked when the billing app is ready (billing/apps.py): a bad value stops the process.
 
 # --- checkout ---------------------------------------------------------------------------------
 # How long a checkout session stays open unless its creator says otherwise (5 min to 24 h).

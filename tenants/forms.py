@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django import forms
 
+from billing.forms import BillingDetailsForm
 from superpayment.money import supported_currencies
 from tenants.activation import TERMS_VERSION
 from tenants.models import PayButton, Role
@@ -40,26 +41,24 @@ class ReasonForm(forms.Form):
     reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
 
 
-class LiveActivationForm(forms.Form):
-    """Live-mode activation (tenants.activation); the details are billing's profile."""
+class LiveActivationForm(BillingDetailsForm):
+    """Live-mode activation (tenants.activation): billing's details form (same fields and
+    checks), the name and address required, and the terms."""
 
-    legal_name = forms.CharField(max_length=120, label="Legal name")
-    address = forms.CharField(
-        max_length=500,
-        label="Registered address",
-        widget=forms.Textarea(attrs={"rows": 3}),
-    )
-    vat_id = forms.CharField(
-        max_length=24,
-        required=False,
-        label="VAT ID (if the business has one)",
-        help_text="Checked against your business's country.",
-    )
     terms_accepted = forms.BooleanField(
         label="I accept the SuperPayment terms of service",
         help_text=f"Version {TERMS_VERSION}, on behalf of the business. We record who accepted "
         "it and when.",
     )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for name, label in (("legal_name", "Legal name"), ("address", "Registered address")):
+            self.fields[name].required = True
+            self.fields[name].label = label
+        self.fields["legal_name"].help_text = "As registered."
+        self.fields["vat_id"].label = "VAT ID (if the business has one)"
+        self.fields["vat_id"].help_text = "Checked against your business's country."
 
 
 class PayButtonsForm(forms.Form):

@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from billing.finance_access import in_finance_group
 from superpayment.money import currency_exponent
 from tenants import services, team
 from tenants.errors import TenantError
@@ -65,7 +66,7 @@ def portal_home(request: HttpRequest) -> HttpResponse:
         {
             "memberships": memberships,
             "staff": staff,
-            "finance": staff and request.user.groups.filter(name="finance").exists(),
+            "finance": staff and in_finance_group(request.user),
         },
     )
 

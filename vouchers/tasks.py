@@ -3,7 +3,7 @@ from __future__ import annotations
 from superpayment.celery import tenant_task
 
 
-@tenant_task(name="vouchers.tasks.voucher_job_run", ignore_result=True)
+@tenant_task(name="vouchers.tasks.voucher_job_run")
 def voucher_job_run_task(job_pk: int) -> int:
     from vouchers.jobs import voucher_job_run
 

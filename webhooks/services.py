@@ -119,9 +119,8 @@ WITH ev AS (
   INSERT INTO {{public}}.{DueDelivery._meta.db_table}
     (schema_name, delivery_id, due_at)
   SELECT %s, d.id, %s FROM d
-  RETURNING delivery_id
 )
-SELECT (SELECT id FROM ev), (SELECT count(*) FROM q), pg_notify('{DISPATCH_CHANNEL}', '')
+SELECT (SELECT id FROM ev), pg_notify('{DISPATCH_CHANNEL}', '')
 """  # noqa: S608 - table names from model meta; values are bound
 
 

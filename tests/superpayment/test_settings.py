@@ -73,3 +73,17 @@ def test_development_generates_a_secret_once_and_keeps_it(tmp_path):
     assert oct(secret_file.stat().st_mode & 0o777) == "0o600"
     assert _load_settings(overrides, tmp_path).returncode == 0
     assert secret_file.read_text() == secret
+
+
+@pytest.mark.parametrize(
+    ("overrides", "complaint"),
+    [
+        ({"BILLING_COMPANY_COUNTRY": "XX"}, "has no VAT rate"),
+        ({"BILLING_COMPANY_VAT_ID": "DE136695977"}, "not a valid DE VAT number"),
+        ({"BILLING_BANK_IBAN": "DE89370400440532013000"}, "both BILLING_BANK_IBAN"),
+    ],
+)
+def test_bad_billing_settings_stop_the_process_at_start(overrides, complaint, tmp_path):
+    result = _load_settings(overrides, tmp_path)
+    assert result.returncode != 0
+    assert "Billing settings:" in result.stderr and complaint in result.stderr

@@ -298,3 +298,14 @@ def test_the_migration_keeps_merchants_with_live_keys_live(merchant_a, merchant_
 
     assert Merchant.objects.get(pk=merchant_a.pk).live_activated
     assert not Merchant.objects.get(pk=merchant_b.pk).live_activated
+
+
+def test_activation_checks_the_details_as_the_billing_page_does():
+    from tenants.forms import LiveActivationForm
+
+    form = LiveActivationForm(
+        {"legal_name": "Shop\x00GmbH", "address": "Street 1\x07", "terms_accepted": "on"}
+    )
+    assert not form.is_valid()
+    assert set(form.errors) == {"legal_name", "address"}
+    assert not LiveActivationForm({"terms_accepted": "on"}).is_valid()  # name, address required
