@@ -14,12 +14,10 @@ from decimal import Decimal, InvalidOperation
 
 from babel import Locale
 from babel.numbers import (
-    NumberFormatError,
     format_currency,
     get_decimal_symbol,
     get_group_symbol,
     get_territory_currencies,
-    parse_decimal,
 )
 
 # ISO 4217 minor-unit exponents that differ from the usual 2.
@@ -90,16 +88,9 @@ def amount_parse_localized(text: str, currency: str, locale: str) -> int:
     decimal_sign = get_decimal_symbol(locale)
     if decimal_sign == "." or decimal_sign not in cleaned or get_group_symbol(locale) in cleaned:
         raise refused
-    try:
-        value = parse_decimal(cleaned, locale=locale, strict=True)
-    except (NumberFormatError, ValueError) as exc:
-        raise refused from exc
-    if not value.is_finite() or value < 0 or not cleaned.replace(decimal_sign, "").isdigit():
-        raise refused
-    exponent = currency_exponent(currency)
-    if -int(value.as_tuple().exponent) > exponent:
-        raise MoneyError(f"{currency} amounts have at most {exponent} decimal places.")
-    return int(value.scaleb(exponent))
+    # Only the decimal sign differs: the plain rules (ASCII digits, their count, the
+    # currency's decimals) then apply unchanged.
+    return amount_parse(cleaned.replace(decimal_sign, ".", 1), currency)
 
 
 def amount_format(minor: int, currency: str, locale: str = "en") -> str:

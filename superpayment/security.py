@@ -24,9 +24,12 @@ class NoStoreForSignedInMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
+        # A response that chose its own caching (the widget's script, the payment frame) keeps it;
+        # checked first, so such a response never loads the session's user.
+        if response.has_header("Cache-Control"):
+            return response
         user = getattr(request, "user", None)
-        # A response that chose its own caching (the widget's script, the payment frame) keeps it.
-        if user is not None and user.is_authenticated and not response.has_header("Cache-Control"):
+        if user is not None and user.is_authenticated:
             # no-cache, no-store, must-revalidate, private, max-age=0 (and Expires in the past)
             add_never_cache_headers(response)
         return response

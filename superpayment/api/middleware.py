@@ -57,13 +57,6 @@ def _content_length(request: HttpRequest) -> int:
         return 0
 
 
-def too_large_response() -> JsonResponse:
-    return JsonResponse(
-        error_body(type=INVALID_REQUEST_ERROR, code="body_too_large", message=_too_large()),
-        status=413,
-    )
-
-
 def _too_large() -> str:
     return f"The request body is larger than {body_limit()} bytes."
 
@@ -112,7 +105,7 @@ class JsonErrorMiddleware:
         if not answers_json(request.path):
             return self.get_response(request)
         if _content_length(request) > body_limit():
-            return too_large_response()
+            return _envelope(request, 413)
         response = self.get_response(request)
         is_json = response.get("Content-Type", "").startswith("application/json")
         if response.status_code >= 400 and not is_json:

@@ -19,7 +19,6 @@ from tests.processes import BIN, ROOT
 PROBE = [sys.executable, "superpayment/heartbeat.py"]
 PROCESSES = {
     "worker": ["worker", "--concurrency", "1"],
-    "webhooks worker": ["worker", "-Q", "webhooks", "--pool", "threads", "--concurrency", "2"],
     "beat": ["beat"],
 }
 
@@ -37,8 +36,10 @@ def _separate_broker() -> str:
 
 
 def _poll(condition, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 180  # bounds a hang; never reached when the behaviour is right
     while not condition():
         assert process.poll() is None, f"exited with {process.returncode}"
+        assert time.monotonic() < deadline, "the heartbeat never came"
         time.sleep(0.1)
 
 
@@ -92,3 +93,24 @@ def test_a_running_celery_process_keeps_its_heartbeat_fresh(kind, tmp_path):
         process.wait(30)
     if kind != "beat":
         assert not heartbeat.exists(), "a stopped worker removes its heartbeat"
+
+
+def test_the_webhooks_dispatcher_keeps_its_heartbeat_fresh(test_database_url, tmp_path):
+    """The webhooks worker is `manage.py webhooks_dispatch`, not Celery: its own loop beats."""
+    heartbeat = tmp_path / "heartbeat"
+    env = {**os.environ, "DATABASE_URL": test_database_url, "HEARTBEAT_FILE": str(heartbeat)}
+    process = subprocess.Popen(
+        [str(BIN / "python"), "manage.py", "webhooks_dispatch", "--threads", "1"],
+        env=env,
+        cwd=ROOT,
+    )
+    try:
+        _poll(heartbeat.exists, process)
+        assert _probe(heartbeat).returncode == 0
+        os.utime(heartbeat, (0, 0))
+        assert _probe(heartbeat).returncode == 1
+        _poll(lambda: _probe(heartbeat).returncode == 0, process)
+    finally:
+        process.terminate()
+        assert process.wait(30) == 0
+    assert not heartbeat.exists(), "a stopped dispatcher removes its heartbeat"

@@ -15,6 +15,9 @@ from superpayment.embedded import free_port
 from superpayment.supervisor import Backoff, Program, Supervisor
 from tests.processes import ROOT
 
+# Bounds a hang in a wait loop; never reached when the behaviour is right.
+WAIT_LIMIT_SECONDS = 180
+
 HOLD_LOCK = (
     "import sys, time; from pathlib import Path; "
     "from superpayment.launcher import single_instance; "
@@ -86,10 +89,12 @@ def _group_alive(pgid: int) -> bool:
 
 
 def _wait_until(condition, launcher: subprocess.Popen, what: str) -> None:
-    """Poll until `condition()`; give up only if the launcher itself stopped (no time limit of
-    our own: pytest's overall timeout, if any, bounds a hang)."""
+    """Poll until `condition()`; fail if the launcher stopped, or after a generous limit so a
+    regression fails instead of hanging the suite (a correctness bound, not a timing one)."""
+    deadline = time.monotonic() + WAIT_LIMIT_SECONDS
     while not condition():
         assert launcher.poll() is None, f"the launcher exited with {launcher.returncode} {what}"
+        assert time.monotonic() < deadline, f"not {what} after {WAIT_LIMIT_SECONDS} s"
         time.sleep(0.2)
 
 
@@ -187,7 +192,9 @@ def test_a_child_that_keeps_crashing_is_reported_and_retried_with_growing_delays
     supervisor.add(Program(name="crashing", argv=crasher, env=os.environ, cwd=ROOT))
     steady_pid = supervisor.pids()["steady"]
     try:
+        deadline = time.monotonic() + WAIT_LIMIT_SECONDS
         while not any("KEEPS CRASHING" in line for line in said):
+            assert time.monotonic() < deadline, "the crash loop was never reported"
             supervisor.tick()
             time.sleep(0.01)
         assert supervisor.pids()["steady"] == steady_pid

@@ -67,6 +67,8 @@ def test_portal_amounts_are_read_in_the_business_locale(text, locale, minor):
         ("1,5e3", "de_DE"),
         ("NaN", "de_DE"),
         ("", "de_DE"),
+        ("1234567890123456789012,5", "de_DE"),  # more whole digits than any amount has
+        ("\u0661\u0662,\u0665\u0660", "de_DE"),  # Arabic-Indic digits
     ],
 )
 def test_ambiguous_or_malformed_amounts_are_refused(text, locale):
