@@ -370,9 +370,11 @@ def attempt_record(*, delivery: Delivery, attempted_at, headers: dict, result, u
 # they are being attempted. A claim that is never attempted (its dispatcher died between claim and
 # lease) is claimed again REENQUEUE_AFTER later; a lease that is never settled (its dispatcher
 # died mid-attempt) once the lease expires.
+# The rows are picked and locked in a materialized CTE, evaluated exactly once: written as
+# `WHERE id IN (SELECT … LIMIT … FOR UPDATE SKIP LOCKED)` the planner may run the subquery
+# again for the outer scan and claim more than `limit` rows (seen: 5 claimed for 4 threads).
 _CLAIM_SQL = f"""
-UPDATE {DueDelivery._meta.db_table} SET enqueued_at = %(now)s
-WHERE id IN (
+WITH due AS MATERIALIZED (
   SELECT id FROM {DueDelivery._meta.db_table}
   WHERE due_at <= %(now)s
     AND (leased_until IS NULL OR leased_until < %(now)s)
@@ -381,7 +383,9 @@ WHERE id IN (
   LIMIT %(limit)s
   FOR UPDATE SKIP LOCKED
 )
-RETURNING schema_name, delivery_id
+UPDATE {DueDelivery._meta.db_table} AS queued SET enqueued_at = %(now)s
+FROM due WHERE queued.id = due.id
+RETURNING queued.schema_name, queued.delivery_id
 """  # noqa: S608 - table names from model meta; values are bound
 
 _NEXT_DUE_SQL = f"""

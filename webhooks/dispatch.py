@@ -137,8 +137,9 @@ class Dispatcher:
         while not self.stopping.is_set():
             self._beat()
             self._listen()
+            self.inflight = {future for future in self.inflight if not future.done()}
             free = self.threads - len(self.inflight)
-            if free == 0:
+            if free <= 0:  # every thread busy (or more claimed than threads: they queue)
                 done, _ = wait(
                     self.inflight, timeout=WAIT_SLICE_SECONDS, return_when=FIRST_COMPLETED
                 )
@@ -147,8 +148,7 @@ class Dispatcher:
             claimed = self._claim(free)
             for schema_name, delivery_id in claimed:
                 self.inflight.add(self.pool.submit(delivery_run, schema_name, delivery_id))
-            self.inflight = {future for future in self.inflight if not future.done()}
-            if len(claimed) == free:
+            if len(claimed) >= free:
                 continue  # perhaps more is due: claim again as soon as a thread is free
             self._wait(self._next_look_in())
 
