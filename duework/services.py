@@ -51,13 +51,18 @@ SELECT %(schema)s, w.kind, w.due_at FROM wanted w
 ON CONFLICT (schema_name, kind) DO UPDATE SET due_at = LEAST(d.due_at, EXCLUDED.due_at)
 """  # noqa: S608 - table name from model meta; values are bound
 
+# Picked and locked once in a materialized CTE: as `WHERE id IN (SELECT … LIMIT …)` the planner
+# may rescan the subquery per outer row and lease more than `limit` rows (see webhooks' claim).
 _CLAIM_SQL = f"""
-UPDATE {_TABLE} SET leased_until = %(lease)s
- WHERE id IN (SELECT id FROM {_TABLE}
-               WHERE due_at <= %(now)s AND (leased_until IS NULL OR leased_until < %(now)s)
-               ORDER BY due_at LIMIT %(limit)s
-                 FOR NO KEY UPDATE SKIP LOCKED)
-RETURNING schema_name, kind
+WITH due AS MATERIALIZED (
+  SELECT id FROM {_TABLE}
+   WHERE due_at <= %(now)s AND (leased_until IS NULL OR leased_until < %(now)s)
+   ORDER BY due_at LIMIT %(limit)s
+     FOR NO KEY UPDATE SKIP LOCKED
+)
+UPDATE {_TABLE} AS d SET leased_until = %(lease)s
+  FROM due WHERE d.id = due.id
+RETURNING d.schema_name, d.kind
 """  # noqa: S608 - table name from model meta; values are bound
 
 

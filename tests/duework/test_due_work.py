@@ -397,3 +397,23 @@ def test_a_voucher_that_comes_back_to_life_is_due_again(in_merchant_a):
     )
     assert _row(in_merchant_a.schema_name, VOUCHER_EXPIRY).due_at == expires_at
     assert _row(in_merchant_a.schema_name, LIABILITY_SNAPSHOT) is not None
+
+
+def test_a_claim_leases_no_more_than_its_limit_whatever_plan_the_statistics_choose():
+    # Statistics of a one-row index made the planner rescan `id IN (SELECT … LIMIT …)` per
+    # outer row, each rescan skipping what the statement had just leased: 11 rows for 4.
+    from duework.services import due_work_claim
+
+    now = timezone.now()
+    DueWork.objects.create(schema_name="m_claim_test", kind=CHECKOUT_EXPIRY, due_at=now)
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {DueWork._meta.db_table}")  # rolled back with the test
+    DueWork.objects.bulk_create(
+        DueWork(schema_name=f"m_claim_test_{n}", kind=CHECKOUT_EXPIRY, due_at=now) for n in range(10)
+    )
+
+    first = due_work_claim(now=now, limit=4)
+    second = due_work_claim(now=now, limit=4)
+
+    assert len(first) == len(second) == 4
+    assert not set(first) & set(second)
