@@ -409,7 +409,8 @@ def test_a_claim_leases_no_more_than_its_limit_whatever_plan_the_statistics_choo
     with connection.cursor() as cursor:
         cursor.execute(f"ANALYZE {DueWork._meta.db_table}")  # rolled back with the test
     DueWork.objects.bulk_create(
-        DueWork(schema_name=f"m_claim_test_{n}", kind=CHECKOUT_EXPIRY, due_at=now) for n in range(10)
+        DueWork(schema_name=f"m_claim_test_{n}", kind=CHECKOUT_EXPIRY, due_at=now)
+        for n in range(10)
     )
 
     first = due_work_claim(now=now, limit=4)
