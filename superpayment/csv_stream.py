@@ -4,7 +4,7 @@ holds one row in memory."""
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 
 from django.http import StreamingHttpResponse
 
@@ -24,14 +24,17 @@ def _cell(value: object) -> object:
     return value
 
 
-def csv_response(filename: str, header: list[str], rows: Iterable[list]) -> StreamingHttpResponse:
+def csv_lines(header: Sequence[str], rows: Iterable[Sequence]) -> Iterator[str]:
+    """CSV text, one line per item: the header at once, then each row as `rows` yields it."""
     writer = csv.writer(_Echo())
+    yield writer.writerow(header)
+    for row in rows:
+        yield writer.writerow([_cell(value) for value in row])
 
-    def stream():
-        yield writer.writerow(header)
-        for row in rows:
-            yield writer.writerow([_cell(value) for value in row])
 
-    response = StreamingHttpResponse(stream(), content_type="text/csv; charset=utf-8")
+def csv_response(filename: str, header: list[str], rows: Iterable[list]) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(
+        csv_lines(header, rows), content_type="text/csv; charset=utf-8"
+    )
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

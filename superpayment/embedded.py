@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import importlib.util
 import math
 import os
@@ -117,9 +118,10 @@ class EmbeddedPostgres:
     def __post_init__(self) -> None:
         self.datadir = Path(self.datadir).resolve()
 
-    @property
+    @functools.cached_property
     def bindir(self) -> Path:
-        # Located without importing pgserver, whose import-time side effects we do not need.
+        # Located once (every readiness probe and psql call runs a binary from here), without
+        # importing pgserver, whose import-time side effects we do not need.
         spec = importlib.util.find_spec("pgserver")
         if spec is None or not spec.submodule_search_locations:
             raise EmbeddedUnavailable("the pgserver package is not installed")
@@ -134,8 +136,10 @@ class EmbeddedPostgres:
     def url(self) -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{self.database}"
 
-    def _run_as(self) -> dict:
-        """As root, run PostgreSQL as an unprivileged system user that can reach its files."""
+    @functools.cached_property
+    def _as_user(self) -> dict:
+        """As root, run PostgreSQL as an unprivileged system user that can reach its files.
+        Prepared once per server: a restart finds the user and the permissions in place."""
         if os.geteuid() != 0:
             return {}
         try:
@@ -157,7 +161,7 @@ class EmbeddedPostgres:
         """Start the server in the foreground of a child process, so its death is seen (and a
         supervisor can start it again on the same port and data folder)."""
         self.datadir.mkdir(parents=True, exist_ok=True)
-        as_user = self._run_as()
+        as_user = self._as_user
         if not (self.datadir / "PG_VERSION").exists():
             subprocess.run(
                 [self._bin("initdb"), "-D", str(self.datadir), "-U", "postgres"]
@@ -234,7 +238,7 @@ class EmbeddedPostgres:
                 [self._bin("pg_ctl"), "-D", str(self.datadir), "-m", "fast", "-w", "stop"],
                 capture_output=True,
                 check=False,
-                **self._run_as(),
+                **self._as_user,
             )
 
 

@@ -52,33 +52,6 @@ def say(message: str) -> None:
 
 
 @contextmanager
-def services(folder: Path, pg_settings: dict[str, str], persistent: bool) -> Iterator[dict]:
-    """Yield the environment that points at PostgreSQL and Redis, starting embedded ones."""
-    env: dict[str, str] = {}
-    started: list[EmbeddedPostgres | EmbeddedRedis] = []
-    try:
-        if not os.environ.get("DATABASE_URL"):
-            postgres = EmbeddedPostgres(folder / "postgres", settings=pg_settings)
-            postgres.start()
-            started.append(postgres)
-            env["DATABASE_URL"] = postgres.url
-            env["PGBIN"] = str(postgres.bindir)
-        if not os.environ.get("REDIS_URL"):
-            redis = EmbeddedRedis(folder / "redis", persistent=persistent)
-            redis.start()
-            started.append(redis)
-            env["REDIS_URL"] = redis.url
-        yield env
-    except EmbeddedUnavailable as exc:
-        say(f"The embedded database servers cannot start on this machine: {exc}")
-        say(UNSUPPORTED_HELP)
-        raise SystemExit(2) from exc
-    finally:
-        for server in reversed(started):
-            server.stop()
-
-
-@contextmanager
 def single_instance(lock_path: Path) -> Iterator[None]:
     """Refuse a second `make run` from the same folder instead of sharing its data."""
     lock_path.parent.mkdir(parents=True, exist_ok=True)
@@ -178,9 +151,12 @@ def run_product(folder: Path, port: int, prepare: bool = True) -> int:
         say(f"stopped; data is kept in {folder} for the next run")
 
 
-def start_services(supervisor: Supervisor, folder: Path, pg_settings: dict[str, str]) -> dict:
-    """Embedded PostgreSQL and Redis for what DATABASE_URL / REDIS_URL do not name, supervised
-    (restarted on the same port and data folder); returns the environment pointing at them."""
+def start_services(
+    supervisor: Supervisor, folder: Path, pg_settings: dict[str, str], persistent: bool = True
+) -> dict:
+    """Embedded PostgreSQL and Redis for what DATABASE_URL / REDIS_URL do not name, handed to
+    `supervisor` (whose `tick` restarts them on the same port and data folder); returns the
+    environment pointing at them. `persistent=False`: Redis keeps nothing on disk."""
     env: dict[str, str] = {}
     try:
         if not os.environ.get("DATABASE_URL"):
@@ -189,7 +165,7 @@ def start_services(supervisor: Supervisor, folder: Path, pg_settings: dict[str, 
             env["DATABASE_URL"] = postgres.url
             env["PGBIN"] = str(postgres.bindir)
         if not os.environ.get("REDIS_URL"):
-            redis = EmbeddedRedis(folder / "redis", persistent=True)
+            redis = EmbeddedRedis(folder / "redis", persistent=persistent)
             supervisor.add(EmbeddedServer("redis", redis), first_start_may_fail=False)
             env["REDIS_URL"] = redis.url
     except EmbeddedUnavailable as exc:
@@ -197,6 +173,17 @@ def start_services(supervisor: Supervisor, folder: Path, pg_settings: dict[str, 
         say(UNSUPPORTED_HELP)
         raise SystemExit(2) from exc
     return env
+
+
+@contextmanager
+def services(folder: Path, pg_settings: dict[str, str], persistent: bool) -> Iterator[dict]:
+    """The servers of `start_services` for the length of one command (`make test`, `make bench`):
+    stopped when it ends and never restarted, so a run that loses its database fails."""
+    supervisor = Supervisor(say=lambda _line: None)  # the command's output stays its own
+    try:
+        yield start_services(supervisor, folder, pg_settings, persistent=persistent)
+    finally:
+        supervisor.stop_all()
 
 
 def demo_lines_of(setup_output: str) -> list[str]:

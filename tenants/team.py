@@ -181,12 +181,25 @@ def invitation_from_token(token: str) -> Invitation:
     return invitation
 
 
-@transaction.atomic
 def invitation_accept(*, token: str, user: User, request=None) -> Membership:
+    """Join through the link an invitation email carries."""
     invitation = invitation_from_token(token)
-    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    return _invitation_join(invitation_id=invitation.pk, user=user, request=request)
+
+
+@transaction.atomic
+def _invitation_join(*, invitation_id: int, user: User, request=None) -> Membership:
+    """`user` joins through the invitation, which must still be pending once locked (a
+    concurrent accept or a revoke may have come first) and be to one of their verified
+    addresses."""
+    invitation = Invitation.objects.select_for_update(of=("self",)).select_related("merchant")
+    invitation = invitation.get(pk=invitation_id)
     if invitation.accepted_at is not None:  # a concurrent accept won
         raise TenantError(TenantErrorCode.INVITATION_INVALID, "This invitation was already used.")
+    if invitation.revoked_at is not None or invitation.expires_at <= timezone.now():
+        raise TenantError(
+            TenantErrorCode.INVITATION_INVALID, "This invitation was withdrawn or has expired."
+        )
     verified = user.emailaddress_set.filter(email__iexact=invitation.email, verified=True)
     if not verified.exists():
         raise TenantError(
@@ -235,11 +248,9 @@ def invitations_accept_for_address(*, user: User, email: str, request=None) -> l
         expires_at__gt=timezone.now(),
     ).order_by("pk")
     joined = []
-    for invitation in pending:
+    for invitation_id in pending.values_list("pk", flat=True):
         try:
-            joined.append(
-                invitation_accept(token=invitation_token(invitation), user=user, request=request)
-            )
+            joined.append(_invitation_join(invitation_id=invitation_id, user=user, request=request))
         except TenantError:  # accepted or withdrawn meanwhile
             continue
     return joined

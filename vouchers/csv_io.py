@@ -26,6 +26,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from superpayment.csv_stream import csv_lines
 from superpayment.money import MoneyError, amount_parse, currency_exponent, currency_validate
 from vouchers.codes import code_format, code_import_validate
 from vouchers.due_work import vouchers_due_work_schedule
@@ -167,12 +168,10 @@ def voucher_import_validate(*, data: bytes) -> tuple[list[ImportRow], list[Impor
 
 
 def import_report_csv(problems: list[ImportProblem]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["line", "code", "problem"])
-    for problem in problems:
-        writer.writerow([problem.line, problem.code, problem.message])
-    return out.getvalue()
+    """The problems as CSV; codes are echoed as the file had them, so they go through the same
+    formula guard as every other CSV the product writes."""
+    rows = ([problem.line, problem.code, problem.message] for problem in problems)
+    return "".join(csv_lines(["line", "code", "problem"], rows))
 
 
 @transaction.atomic
@@ -219,11 +218,6 @@ def vouchers_import(*, rows: list[ImportRow], livemode: bool, created_by: int | 
     return len(vouchers)
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 def _decimal(minor: int, currency: str) -> str:
     exponent = currency_exponent(currency)
     if not exponent:
@@ -238,12 +232,13 @@ def _iso(value: datetime.datetime | None) -> str:
 
 
 def vouchers_export_rows(*, vouchers: QuerySet[Voucher], schema_name: str) -> Iterator[str]:
-    """CSV lines (header first) for `vouchers`, read in chunks with a server-side cursor.
+    """CSV lines (header first) for `vouchers`, read in chunks with a server-side cursor."""
+    return csv_lines(EXPORT_COLUMNS, _export_values(vouchers, schema_name))
 
-    Runs lazily, after the view has returned (a streamed response): it activates the merchant's
-    schema itself for the read, and puts the connection back on public when done."""
-    writer = csv.writer(_Echo())
-    yield writer.writerow(EXPORT_COLUMNS)
+
+def _export_values(vouchers: QuerySet[Voucher], schema_name: str) -> Iterator[list]:
+    """Runs lazily, after the view has returned (a streamed response): it activates the
+    merchant's schema itself for the read, and puts the connection back on public when done."""
     from tenants.models import Merchant
 
     connection.set_tenant(Merchant.objects.get(schema_name=schema_name))
@@ -266,22 +261,20 @@ def vouchers_export_rows(*, vouchers: QuerySet[Voucher], schema_name: str) -> It
         for row in rows.iterator(chunk_size=EXPORT_CHUNK):
             (public_id, code, currency, initial, balance, status, livemode, valid_from,
              expires_at, redemptions, created_at, job_id, metadata) = row  # fmt: skip
-            yield writer.writerow(
-                [
-                    public_id,
-                    code_format(code),
-                    currency,
-                    _decimal(initial, currency),
-                    _decimal(balance, currency),
-                    status,
-                    "true" if livemode else "false",
-                    _iso(valid_from),
-                    _iso(expires_at),
-                    redemptions,
-                    _iso(created_at),
-                    job_id,
-                    json.dumps(metadata, ensure_ascii=False) if metadata else "",
-                ]
-            )
+            yield [
+                public_id,
+                code_format(code),
+                currency,
+                _decimal(initial, currency),
+                _decimal(balance, currency),
+                status,
+                "true" if livemode else "false",
+                _iso(valid_from),
+                _iso(expires_at),
+                redemptions,
+                _iso(created_at),
+                job_id,
+                json.dumps(metadata, ensure_ascii=False) if metadata else "",
+            ]
     finally:
         connection.set_schema_to_public()

@@ -235,3 +235,32 @@ def test_make_run_keeps_the_terminal_readable(tmp_path):
         "Demo merchant 'demo-shop': created; owner x / y",
         "  ABCD-EFGH  (€10.00 left)",
     ]
+
+
+def test_a_command_gets_its_own_servers_and_leaves_none_running(tmp_path, monkeypatch):
+    """`make test` / `make bench`: embedded servers for what DATABASE_URL / REDIS_URL do not
+    name, started through the same path as `make run`'s and all stopped when the command ends."""
+    import psycopg
+    import redis
+
+    from superpayment.launcher import TEST_PG_SETTINGS, services
+
+    monkeypatch.delenv("DATABASE_URL")
+    monkeypatch.delenv("REDIS_URL")
+    with services(tmp_path, TEST_PG_SETTINGS, persistent=False) as env:
+        assert sorted(env) == ["DATABASE_URL", "PGBIN", "REDIS_URL"]
+        with psycopg.connect(env["DATABASE_URL"]) as connection:
+            assert connection.execute("SELECT 1").fetchone() == (1,)
+        postmaster = int((tmp_path / "postgres" / "postmaster.pid").read_text().split()[0])
+        client = redis.Redis.from_url(env["REDIS_URL"])
+        redis_pid = client.info("server")["process_id"]
+        client.close()
+    assert not _alive(redis_pid)
+    assert not _alive(postmaster)
+    assert not (tmp_path / "redis" / "appendonlydir").exists()  # persistent=False
+
+    monkeypatch.setenv("DATABASE_URL", "postgresql://elsewhere/superpayment")
+    monkeypatch.setenv("REDIS_URL", "redis://elsewhere:6379/0")
+    with services(tmp_path / "named", TEST_PG_SETTINGS, persistent=False) as env:
+        assert env == {}  # the named servers are used; nothing is started
+    assert not (tmp_path / "named").exists()

@@ -101,6 +101,31 @@ def test_expired_and_forged_invitation_links_are_refused(merchant_a, owner_a):
         assert caught.value.code == TenantErrorCode.INVITATION_INVALID
 
 
+def test_verifying_an_address_joins_its_pending_invitations_without_a_link_token(
+    merchant_a, merchant_b, owner_a, owner_b, monkeypatch
+):
+    email = "verified.late@x.example"
+    team.member_invite(merchant=merchant_a, email=email, role="developer", invited_by=owner_a)
+    team.member_invite(merchant=merchant_b, email=email, role="viewer", invited_by=owner_b)
+    withdrawn = team.member_invite(
+        merchant=merchant_a, email="verified.late@x.example", role="admin", invited_by=owner_a
+    )  # replaces the first one to merchant A...
+    Invitation.objects.filter(pk=withdrawn.pk).update(revoked_at=timezone.now())  # ...then gone
+    invitee = UserFactory(email=email)
+
+    def no_token(*args, **kwargs):
+        raise AssertionError("the verified address is the proof: no link token is made or read")
+
+    monkeypatch.setattr(team.signing, "dumps", no_token)
+    monkeypatch.setattr(team.signing, "loads", no_token)
+    joined = team.invitations_accept_for_address(user=invitee, email=email.upper())
+
+    assert [(m.merchant, m.role) for m in joined] == [(merchant_b, "viewer")]
+    assert not Membership.objects.filter(merchant=merchant_a, user=invitee).exists()
+    assert Invitation.objects.get(merchant=merchant_b, email=email).accepted_by == invitee
+    assert AuditLog.objects.filter(action="member.joined", merchant=merchant_b).count() == 1
+
+
 def test_the_last_owner_can_be_neither_removed_nor_demoted(merchant_a, owner_a):
     owner_membership = Membership.objects.get(merchant=merchant_a, user=owner_a)
     with pytest.raises(TenantError) as caught:
