@@ -88,13 +88,19 @@ def _group_alive(pgid: int) -> bool:
     return True
 
 
-def _wait_until(condition, launcher: subprocess.Popen, what: str) -> None:
+def _wait_until(condition, launcher: subprocess.Popen, what: str, log: Path | None = None) -> None:
     """Poll until `condition()`; fail if the launcher stopped, or after a generous limit so a
-    regression fails instead of hanging the suite (a correctness bound, not a timing one)."""
+    regression fails instead of hanging the suite (a correctness bound, not a timing one). A
+    failure shows the end of the launcher's output."""
+
+    def output() -> str:
+        return log.read_text(errors="replace")[-4000:] if log and log.exists() else ""
+
     deadline = time.monotonic() + WAIT_LIMIT_SECONDS
     while not condition():
-        assert launcher.poll() is None, f"the launcher exited with {launcher.returncode} {what}"
-        assert time.monotonic() < deadline, f"not {what} after {WAIT_LIMIT_SECONDS} s"
+        exited = launcher.poll()
+        assert exited is None, f"the launcher exited with {exited} {what}\n{output()}"
+        assert time.monotonic() < deadline, f"not {what} after {WAIT_LIMIT_SECONDS} s\n{output()}"
         time.sleep(0.2)
 
 
@@ -121,8 +127,8 @@ class Product:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        _wait_until(self.all_running, self.launcher, "while starting")
-        _wait_until(self.web_answers, self.launcher, "while web started")
+        _wait_until(self.all_running, self.launcher, "while starting", self.log)
+        _wait_until(self.web_answers, self.launcher, "while web started", self.log)
 
     def children(self) -> dict[str, int | None]:
         return _children(self.folder)
@@ -163,14 +169,14 @@ def test_a_killed_child_is_restarted_and_the_others_keep_running(product, name):
         pid = product.children().get(name)
         return pid not in (None, before[name]) and product.all_running()
 
-    _wait_until(restarted, product.launcher, f"after {name} was killed")
+    _wait_until(restarted, product.launcher, f"after {name} was killed", product.log)
     after = product.children()
     assert {n: p for n, p in after.items() if n != name} == {
         n: p for n, p in before.items() if n != name
     }
     assert f"{name} (pid {before[name]}) killed by SIGKILL" in product.output()
     assert f"{name} restarted (pid {after[name]})" in product.output()
-    _wait_until(product.web_answers, product.launcher, f"after {name} came back")
+    _wait_until(product.web_answers, product.launcher, f"after {name} came back", product.log)
 
 
 def test_ctrl_c_stops_every_process_and_leaves_none(product):
