@@ -21,6 +21,7 @@ from billing.models import Invoice
 from billing.portal_views import company_context
 from superpayment.db_router import reporting_reads
 from tenants.models import Merchant
+from tenants.regional import merchant_regional
 
 CHART_HEIGHT = 160
 ACTION_DONE = {"void": "voided", "uncollectible": "marked uncollectible", "paid": "marked paid"}
@@ -118,11 +119,14 @@ def finance_invoice(request: HttpRequest, invoice_id: int) -> HttpResponse:
         invoice = _invoice_or_404(invoice_id)
         lines = list(invoice.lines.all())
         entries = list(selectors.invoice_entries(invoice=invoice)[:200])
-    return render(
-        request,
-        "billing/finance_invoice.html",
-        {"invoice": invoice, "lines": lines, "entries": entries, **company_context()},
-    )
+    # The invoice reads as its merchant received it: amounts in the business's locale, times
+    # in its zone (each shown with the zone's name).
+    with merchant_regional(invoice.merchant):
+        return render(
+            request,
+            "billing/finance_invoice.html",
+            {"invoice": invoice, "lines": lines, "entries": entries, **company_context()},
+        )
 
 
 @finance_view

@@ -1,6 +1,6 @@
 """The invoice as a PDF (fpdf2, pure Python). Core fonts in Windows-1252, which has the euro,
-pound and yen signs, so amounts print as on the HTML invoice; a symbol outside it (₹, ₩…) falls
-back to the ISO code."""
+pound and yen signs, so amounts print as on the HTML invoice (in the merchant's locale:
+"19,50 €" for a German business); a symbol outside it (₹, ₩…) falls back to the ISO code."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from fpdf import FPDF
 from billing.models import Invoice
 from billing.vat import iban_format
 from superpayment.money import amount_format, amount_format_iso
+from tenants.regional import merchant_locale
 
 ENCODING = "windows-1252"
 
@@ -28,10 +29,10 @@ def _encodable(text: str) -> bool:
     return True
 
 
-def _money(amount: int, currency: str) -> str:
-    shown = amount_format(amount, currency)
+def _money(amount: int, currency: str, locale: str) -> str:
+    shown = amount_format(amount, currency, locale)
     if not _encodable(shown.replace("\u202f", " ")):
-        shown = amount_format_iso(amount, currency)
+        shown = amount_format_iso(amount, currency, locale)
     return _text(shown)
 
 
@@ -83,6 +84,7 @@ def _billed(pdf: InvoicePDF, invoice: Invoice) -> None:
 
 def _lines(pdf: InvoicePDF, invoice: Invoice) -> None:
     widths = (30, 60, 25, 35, 35)
+    locale = merchant_locale(invoice.merchant)  # amounts as on the HTML invoice the merchant sees
     pdf.set_font("helvetica", "B", 10)
     for width, head in zip(widths, ("Day", "Line", "Count", "Base", "Amount"), strict=True):
         pdf.cell(width, 7, head, border="B")
@@ -93,8 +95,8 @@ def _lines(pdf: InvoicePDF, invoice: Invoice) -> None:
             f"{line.day:%Y-%m-%d}",
             "Refund credit" if line.is_credit else "Commission",
             str(line.quantity),
-            _money(line.base_amount, invoice.currency),
-            _money(line.amount, invoice.currency),
+            _money(line.base_amount, invoice.currency, locale),
+            _money(line.amount, invoice.currency, locale),
         )
         for width, text in zip(widths, cells, strict=True):
             pdf.cell(width, 6, text)
@@ -102,10 +104,10 @@ def _lines(pdf: InvoicePDF, invoice: Invoice) -> None:
 
 
 def _totals(pdf: InvoicePDF, invoice: Invoice) -> None:
-    currency = invoice.currency
-    pdf.total("Commission", _money(invoice.subtotal, currency))
-    pdf.total("Refund credits", _money(invoice.credits, currency))
-    pdf.total("Total excluding VAT", _money(invoice.total, currency))
+    currency, locale = invoice.currency, merchant_locale(invoice.merchant)
+    pdf.total("Commission", _money(invoice.subtotal, currency, locale))
+    pdf.total("Refund credits", _money(invoice.credits, currency, locale))
+    pdf.total("Total excluding VAT", _money(invoice.total, currency, locale))
     if not invoice.is_final:
         pdf.total("VAT", "at finalization")
         return
@@ -114,8 +116,8 @@ def _totals(pdf: InvoicePDF, invoice: Invoice) -> None:
         if invoice.tax_rate_bps
         else f"VAT ({invoice.get_tax_treatment_display().lower()})"
     )
-    pdf.total(label, _money(invoice.tax_amount, currency))
-    pdf.total("Amount due", _money(invoice.amount_due, currency), bold=True)
+    pdf.total(label, _money(invoice.tax_amount, currency, locale))
+    pdf.total("Amount due", _money(invoice.amount_due, currency, locale), bold=True)
     if invoice.tax_note:
         pdf.ln(2)
         pdf.line(invoice.tax_note, size=9)

@@ -258,9 +258,8 @@ class RefundForm(forms.Form):
         if minor <= 0:
             raise forms.ValidationError("Enter an amount greater than zero.")
         if minor > self.remaining:
-            raise forms.ValidationError(
-                f"At most {amount_format(self.remaining, self.currency)} can still be refunded."
-            )
+            most = amount_format(self.remaining, self.currency, active_locale())
+            raise forms.ValidationError(f"At most {most} can still be refunded.")
         return minor
 
 
@@ -301,7 +300,7 @@ def payment_refund_view(request: HttpRequest, payment_id: str) -> HttpResponse:
             else:
                 messages.success(
                     request,
-                    f"Refunded {amount_format(refund.amount, refund.currency)}; "
+                    f"Refunded {amount_format(refund.amount, refund.currency, active_locale())}; "
                     "the vouchers hold it again.",
                 )
                 return redirect("portal:payment_detail", slug=slug, payment_id=payment.public_id)

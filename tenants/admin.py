@@ -4,6 +4,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path
 
+from superpayment.templatetags import copy_html
 from tenants.errors import TenantError
 from tenants.forms import ReasonForm
 from tenants.keys import api_key_revoke
@@ -69,13 +70,29 @@ class MerchantAdmin(admin.ModelAdmin):
     list_display = ["name", "slug", "country", "default_currency", "status", "created_at"]
     list_filter = ["status", "country", "default_currency"]
     search_fields = ["name", "slug", "memberships__user__email"]
-    fields = ["name", "slug", "schema_name", "country", "default_currency", "status", "created_at"]
-    readonly_fields = ["schema_name", "slug", "status", "created_at"]
+    fields = [
+        "name",
+        "slug_copy",
+        "schema_copy",
+        "country",
+        "default_currency",
+        "status",
+        "created_at",
+    ]
+    readonly_fields = ["schema_copy", "slug_copy", "status", "created_at"]
     inlines = [MembershipInline, ApiKeyInline, DomainInline]
     change_form_template = "admin/tenants/merchant/change_form.html"
 
     def get_queryset(self, request):
         return super().get_queryset(request).merchants()
+
+    @admin.display(description="slug")
+    def slug_copy(self, merchant: Merchant) -> str:
+        return copy_html(merchant.slug, "slug")
+
+    @admin.display(description="schema name")
+    def schema_copy(self, merchant: Merchant) -> str:
+        return copy_html(merchant.schema_name, "schema name")
 
     def has_add_permission(self, request) -> bool:
         return False  # merchants sign up themselves; provisioning clones their schema
@@ -173,3 +190,8 @@ class AuditLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["actor_email", "merchant__slug", "target_id"]
     date_hierarchy = "created_at"
     list_select_related = ["merchant"]
+    readonly_fields = ["target_copy"]
+
+    @admin.display(description="target id")
+    def target_copy(self, entry: AuditLog) -> str:
+        return copy_html(entry.target_id, "target id") if entry.target_id else "-"

@@ -71,9 +71,10 @@ class PayButtonsForm(forms.Form):
     )
 
 
-class RegionalForm(forms.Form):
-    """The business's time zone and locale; empty keeps the country's."""
+class BusinessSettingsForm(forms.Form):
+    """The business's name, time zone and locale; an empty zone or locale keeps the country's."""
 
+    name = forms.CharField(max_length=120, label="Business name")
     time_zone = forms.ChoiceField(
         required=False, help_text="Times in the portal show in this zone. Empty: the country's."
     )

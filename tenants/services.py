@@ -75,13 +75,7 @@ def _provision_inputs_validate(
     *, slug: str, name: str, country: str, default_currency: str
 ) -> tuple[str, str, str, str]:
     clean_slug = merchant_slug_validate(slug)
-    clean_name = " ".join((name or "").split())
-    if not 2 <= len(clean_name) <= 120:
-        raise TenantError(
-            TenantErrorCode.NAME_INVALID,
-            "The business name must be 2 to 120 characters long.",
-            param="name",
-        )
+    clean_name = merchant_name_clean(name)
     clean_country = country_validate(country)
     try:
         clean_currency = currency_validate(default_currency)
@@ -253,9 +247,25 @@ def merchant_pay_buttons_set(
     return locked
 
 
-def merchant_regional_update(*, merchant: Merchant, time_zone: str, locale: str) -> Merchant:
-    """Set the business's time zone and locale (empty: the country's)."""
-    from tenants.errors import TenantError, TenantErrorCode
+def merchant_name_clean(name: str) -> str:
+    """One line of 2 to 120 characters, inner runs of spaces (and control characters) folded."""
+    clean_name = " ".join((name or "").split())
+    if not 2 <= len(clean_name) <= 120:
+        raise TenantError(
+            TenantErrorCode.NAME_INVALID,
+            "The business name must be 2 to 120 characters long.",
+            param="name",
+        )
+    return clean_name
+
+
+def merchant_settings_update(
+    *, merchant: Merchant, name: str, time_zone: str, locale: str, actor, request=None
+) -> Merchant:
+    """Set the business's name, time zone and locale (empty zone or locale: the country's).
+    Audited in the same transaction with each changed field before and after; no change, no
+    audit row."""
+    from tenants.audit import AuditAction, audit_record
     from tenants.regional import locale_valid, time_zone_valid
 
     if time_zone and not time_zone_valid(time_zone):
@@ -268,6 +278,24 @@ def merchant_regional_update(*, merchant: Merchant, time_zone: str, locale: str)
         raise TenantError(
             TenantErrorCode.LOCALE_INVALID, f"{locale!r} is not a locale.", param="locale"
         )
-    merchant.time_zone, merchant.locale = time_zone, locale
-    merchant.save(update_fields=["time_zone", "locale"])
-    return merchant
+    wanted = {"name": merchant_name_clean(name), "time_zone": time_zone, "locale": locale}
+    with transaction.atomic():
+        locked = Merchant.objects.select_for_update().get(pk=merchant.pk)
+        changed = {
+            field: {"before": getattr(locked, field), "after": value}
+            for field, value in wanted.items()
+            if getattr(locked, field) != value
+        }
+        if changed:
+            for field, value in wanted.items():
+                setattr(locked, field, value)
+            locked.save(update_fields=sorted(changed))
+            audit_record(
+                action=AuditAction.MERCHANT_SETTINGS_CHANGED,
+                actor=actor,
+                merchant=locked,
+                request=request,
+                target=locked,
+                details={"changed": changed},
+            )
+    return locked

@@ -13,13 +13,19 @@ from billing.finance_access import in_finance_group
 from superpayment.money import currency_exponent
 from tenants import services, team
 from tenants.errors import TenantError
-from tenants.forms import BusinessForm, InviteForm, PayButtonsForm, RegionalForm, RoleForm
+from tenants.forms import (
+    BusinessForm,
+    BusinessSettingsForm,
+    InviteForm,
+    PayButtonsForm,
+    RoleForm,
+)
 from tenants.models import Invitation, Membership
 from tenants.permissions import Perm, role_allows
 from tenants.portal import merchant_view
 from tenants.regional import country_locale, country_time_zone
 from tenants.selectors import audit_list, onboarding_checklist
-from tenants.services import merchant_regional_update
+from tenants.services import merchant_settings_update
 
 NEW_KEYS_SESSION_KEY = "superpayment.new_business_keys"
 
@@ -237,18 +243,21 @@ def audit_page(request: HttpRequest) -> HttpResponse:
 
 @merchant_view(Perm.VIEW, write_perm=Perm.MANAGE_TEAM)
 def settings_page(request: HttpRequest) -> HttpResponse:
-    """The business's time zone and locale: every member sees them, owners change them."""
+    """The business's name, time zone and locale: every member sees them, owners change them
+    (audited)."""
     merchant = request.merchant
     default = (country_time_zone(merchant.country), country_locale(merchant.country))
-    initial = {"time_zone": merchant.time_zone, "locale": merchant.locale}
-    form = RegionalForm(request.POST or None, initial=initial, country_default=default)
+    initial = {"name": merchant.name, "time_zone": merchant.time_zone, "locale": merchant.locale}
+    form = BusinessSettingsForm(request.POST or None, initial=initial, country_default=default)
     if request.method == "POST" and form.is_valid():
         try:
-            merchant_regional_update(merchant=merchant, **form.cleaned_data)
+            merchant_settings_update(
+                merchant=merchant, actor=request.user, request=request, **form.cleaned_data
+            )
         except TenantError as error:
             _form_error(form, error)
         else:
-            messages.success(request, "Time zone and locale saved.")
+            messages.success(request, "Settings saved.")
             return redirect("portal:settings", slug=merchant.slug)
     can_edit = role_allows(request.membership.role, Perm.MANAGE_TEAM)
     return render(request, "portal/settings.html", {"form": form, "can_edit": can_edit})

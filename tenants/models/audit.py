@@ -30,6 +30,7 @@ class AuditAction(models.TextChoices):
     MERCHANT_REACTIVATED = "merchant.reactivated", "Merchant reactivated"
     MERCHANT_LIVE_ACTIVATED = "merchant.live_activated", "Live mode activated"
     MERCHANT_PAY_BUTTONS_UPDATED = "merchant.pay_buttons_updated", "Accepted pay buttons changed"
+    MERCHANT_SETTINGS_CHANGED = "merchant.settings_changed", "Business settings changed"
     VOUCHER_ENUMERATION_SUSPECTED = (
         "voucher.enumeration_suspected",
         "Voucher code guessing suspected",

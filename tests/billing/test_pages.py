@@ -27,7 +27,8 @@ def test_owner_sees_running_commission_invoices_pdf_and_csv(client, merchant_a, 
     assert "https://pay.example/x" in page.content.decode()
     kwargs = {"slug": merchant_a.slug, "invoice_id": invoice.pk}
     html = client.get(reverse("portal:billing_invoice", kwargs=kwargs)).content.decode()
-    assert "€43.21" in html and "placeholder" not in html
+    # A German business reads its amounts in de_DE.
+    assert "43,21\xa0€" in html and "placeholder" not in html
     pdf = client.get(reverse("portal:billing_invoice_pdf", kwargs=kwargs))
     assert pdf["Content-Type"] == "application/pdf"
     assert pdf.content.startswith(b"%PDF-")

@@ -134,7 +134,7 @@ def test_owner_refunds_after_confirming(client, merchant_a, owner_a):
 
     review = send(client, refund_url, {"amount": "12.50", "reason": "Returned"})
     assert review.status_code == 200
-    assert "Confirm refund of €12.50" in review.content.decode()
+    assert "Confirm refund of 12,50\xa0€" in review.content.decode()
     assert refunds_of(merchant_a, payment) == []  # nothing until confirmed
 
     done = send(client, refund_url, {"amount": "12.50", "reason": "Returned", "confirm": "yes"})
@@ -147,7 +147,7 @@ def test_owner_refunds_after_confirming(client, merchant_a, owner_a):
     assert (made.source, made.actor_email, made.reason) == ("portal", owner_a.email, "Returned")
 
     too_much = send(client, refund_url, {"amount": "37.51", "confirm": "yes"})
-    assert "At most €37.50 can still be refunded." in too_much.content.decode()
+    assert "At most 37,50\xa0€ can still be refunded." in too_much.content.decode()
     assert refunds_of(merchant_a, payment) == [1_250]
 
 
@@ -266,7 +266,7 @@ def test_overview_shows_the_figures_and_chart(client, merchant_a, owner_a):
 
     html = response.content.decode()
     assert response.status_code == 200
-    assert 'id="figure-today"' in html and "€24.90" in html
+    assert 'id="figure-today"' in html and "24,90\xa0€" in html
     assert html.count("<rect ") == 30
     assert "cdn" not in html.lower().split('id="dashboard-figures"')[1].split("</section>")[0]
 

@@ -121,15 +121,22 @@ def test_an_english_locale_refuses_the_comma(client, merchant_a):
 def test_owners_set_zone_and_locale_others_only_read_them(client, merchant_a):
     client.force_login(member_of(merchant_a, "admin"))
     assert client.get(url("settings", merchant_a)).status_code == 200
-    refused = client.post(url("settings", merchant_a), {"time_zone": "Asia/Tokyo", "locale": ""})
+    refused = client.post(
+        url("settings", merchant_a), {"name": "Alpha", "time_zone": "Asia/Tokyo", "locale": ""}
+    )
     assert refused.status_code == 403
 
     client.force_login(member_of(merchant_a, "owner"))
     page = client.get(url("settings", merchant_a)).content.decode()
     assert "The country&#x27;s (Europe/Berlin)" in page
-    bad = client.post(url("settings", merchant_a), {"time_zone": "Mars/Olympus", "locale": ""})
+    bad = client.post(
+        url("settings", merchant_a), {"name": "Alpha", "time_zone": "Mars/Olympus", "locale": ""}
+    )
     assert bad.status_code == 200
-    saved = client.post(url("settings", merchant_a), {"time_zone": "Asia/Tokyo", "locale": "de_AT"})
+    saved = client.post(
+        url("settings", merchant_a),
+        {"name": merchant_a.name, "time_zone": "Asia/Tokyo", "locale": "de_AT"},
+    )
     assert saved.status_code == 302
     merchant_a.refresh_from_db()
     assert (merchant_a.time_zone, merchant_a.locale) == ("Asia/Tokyo", "de_AT")

@@ -120,7 +120,7 @@ def test_disable_enable_and_adjust_with_a_reason(owner_client, merchant_a):
     owner_client.post(adjust_url, {"amount": "-2.50", "reason": "Damaged card"})
     assert vouchers_of(merchant_a)[0].balance == 750
     page = owner_client.get(detail).content.decode()
-    assert "Damaged card" in page and "€7.50" in page
+    assert "Damaged card" in page and "7,50\xa0€" in page
     with schema_context(merchant_a.schema_name):
         entry = VoucherLedgerEntry.objects.filter(kind="adjustment").get()
     assert (entry.amount, entry.reason) == (-250, "Damaged card")

@@ -1,9 +1,16 @@
-// The portal's small behaviours, from this file rather than inline, so the pages' Content-
-// Security-Policy can forbid inline script:
-//   <form data-confirm="Really?">   asks before submitting
-//   <button data-copy-target="id">  copies the text of element #id
+// The portal's and consoles' small behaviours, from this file rather than inline, so the pages'
+// Content-Security-Policy can forbid inline script:
+//   <form data-confirm="Really?">      asks before submitting
+//   <button data-copy-text="…" data-copy-label="payment id">
+//                                       copies the text, shows "Copied" on the button and says
+//                                       "Copied payment id" through the page's live region
+//                                       (templates/partials/copy.html, the `copy` template tag)
+//   <button data-copy-target="id">     copies the text of element #id (same feedback)
 (function () {
   "use strict";
+  var STATUS_ID = "copy-status";
+  var RESET_MS = 2000;
+
   document.addEventListener("submit", function (event) {
     var form = event.target;
     var question = form.getAttribute && form.getAttribute("data-confirm");
@@ -11,16 +18,96 @@
       event.preventDefault();
     }
   });
+
+  // One polite live region per page; base.html has it, the admin console's pages get it here,
+  // at load rather than at the click, so screen readers already watch it when it speaks.
+  function statusRegion() {
+    var region = document.getElementById(STATUS_ID);
+    if (!region && document.body) {
+      region = document.createElement("p");
+      region.id = STATUS_ID;
+      region.className = "sr-only";
+      region.setAttribute("role", "status");
+      document.body.appendChild(region);
+    }
+    return region;
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", statusRegion);
+  } else {
+    statusRegion();
+  }
+
+  function announce(text) {
+    var region = statusRegion();
+    if (!region) {
+      return;
+    }
+    // Cleared first so the same message twice in a row is announced twice.
+    region.textContent = "";
+    window.setTimeout(function () {
+      region.textContent = text;
+    }, 50);
+  }
+
+  // Where the Clipboard API is missing (an http:// page other than localhost): a hidden
+  // textarea and the older copy command.
+  function copyFallback(text) {
+    var area = document.createElement("textarea");
+    area.value = text;
+    area.setAttribute("readonly", "");
+    area.className = "sr-only";
+    document.body.appendChild(area);
+    area.select();
+    var copied = false;
+    try {
+      copied = document.execCommand("copy");
+    } catch (error) {
+      copied = false;
+    }
+    document.body.removeChild(area);
+    return copied ? Promise.resolve() : Promise.reject(new Error("copy refused"));
+  }
+
+  function copyText(text) {
+    if (navigator.clipboard && window.isSecureContext) {
+      return navigator.clipboard.writeText(text).catch(function () {
+        return copyFallback(text);
+      });
+    }
+    return copyFallback(text);
+  }
+
+  function feedback(button, label, copied) {
+    var state = button.querySelector(".copy-state");
+    var visible = state || button;
+    if (!button.hasAttribute("data-copy-idle")) {
+      button.setAttribute("data-copy-idle", visible.textContent);
+    }
+    visible.textContent = copied ? "Copied" : "Copy failed";
+    button.classList.toggle("copied", copied);
+    announce(copied ? "Copied " + label : "Copy failed: select the text and press Ctrl+C");
+    window.clearTimeout(button.copyTimer);
+    button.copyTimer = window.setTimeout(function () {
+      visible.textContent = button.getAttribute("data-copy-idle");
+      button.classList.remove("copied");
+    }, RESET_MS);
+  }
+
   document.addEventListener("click", function (event) {
-    var button = event.target.closest && event.target.closest("[data-copy-target]");
+    var button = event.target.closest && event.target.closest("[data-copy-text], [data-copy-target]");
     if (!button) {
       return;
     }
-    var source = document.getElementById(button.getAttribute("data-copy-target"));
-    if (source && navigator.clipboard) {
-      navigator.clipboard.writeText(source.innerText.trim()).then(function () {
-        button.textContent = "Copied";
-      });
+    var text = button.getAttribute("data-copy-text");
+    if (text === null) {
+      var source = document.getElementById(button.getAttribute("data-copy-target"));
+      text = source ? source.innerText.trim() : "";
     }
+    var label = button.getAttribute("data-copy-label") || "";
+    copyText(text).then(
+      function () { feedback(button, label, true); },
+      function () { feedback(button, label, false); }
+    );
   });
 })();
