@@ -119,6 +119,7 @@ SHARED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    "allauth.usersessions",  # signed-in sessions, listed and ended on the account pages
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -164,6 +165,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "tenants.sessions.SessionActivityMiddleware",  # "last active" of each signed-in session
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "superpayment.security.NoStoreForSignedInMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
@@ -394,6 +396,9 @@ ACCOUNT_RATE_LIMITS = {
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "SuperPayment"
 MFA_RECOVERY_CODE_COUNT = 10
+# Each signed-in session's device, IP address and last activity (tenants/sessions.py records it
+# at most once a minute per session, not on every request).
+USERSESSIONS_TRACK_ACTIVITY = True
 
 # --- email ------------------------------------------------------------------------------------
 EMAIL_BACKEND = env_str("EMAIL_BACKEND") or (

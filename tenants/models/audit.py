@@ -16,6 +16,8 @@ class AuditAction(models.TextChoices):
     USER_PASSWORD_CHANGED = "user.password_changed", "Password changed"
     USER_PASSWORD_RESET = "user.password_reset", "Password reset"
     USER_EMAIL_CHANGED = "user.email_changed", "Email address changed"
+    USER_SESSION_ENDED = "user.session_ended", "Signed out a session"
+    USER_SESSIONS_ENDED = "user.other_sessions_ended", "Signed out everywhere else"
     API_KEY_CREATED = "api_key.created", "API key created"
     API_KEY_ROLLED = "api_key.rolled", "API key rolled"
     API_KEY_REVOKED = "api_key.revoked", "API key revoked"
