@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from billing.finance_access import in_finance_group
@@ -23,7 +24,7 @@ from tenants.forms import (
 from tenants.models import Invitation, Membership
 from tenants.permissions import Perm, role_allows
 from tenants.portal import merchant_view
-from tenants.regional import country_locale, country_time_zone
+from tenants.regional import active_locale, country_locale, country_time_zone
 from tenants.selectors import audit_list, onboarding_checklist
 from tenants.services import merchant_settings_update
 
@@ -96,11 +97,22 @@ def business_create(request: HttpRequest) -> HttpResponse:
 @merchant_view(Perm.VIEW)
 @require_GET
 def overview(request: HttpRequest) -> HttpResponse:
-    from checkout.dashboard import dashboard_figures, dashboard_mode_default
+    from checkout.dashboard import (
+        RANGES,
+        chart_range_resolve,
+        dashboard_figures,
+        dashboard_mode_default,
+    )
 
     if request.portal_mode is None:
         request.livemode = dashboard_mode_default()
     livemode = request.livemode
+    chart_range = chart_range_resolve(
+        key=request.GET.get("range"),
+        start=request.GET.get("from", ""),
+        end=request.GET.get("to", ""),
+        today=timezone.localdate(),
+    )
     return render(
         request,
         "portal/overview.html",
@@ -108,8 +120,12 @@ def overview(request: HttpRequest) -> HttpResponse:
             "checklist": onboarding_checklist(merchant=request.merchant, livemode=livemode),
             "new_keys": _new_keys_pop(request),
             "figures": dashboard_figures(
-                livemode=livemode, default_currency=request.merchant.default_currency
+                livemode=livemode,
+                default_currency=request.merchant.default_currency,
+                chart_range=chart_range,
+                locale=active_locale(),
             ),
+            "ranges": RANGES,
             "pay_buttons": _pay_buttons_context(request),
             "snippet_amount": _snippet_amount(request.merchant.default_currency),
         },

@@ -178,3 +178,17 @@ def test_finance_marks_a_bank_transfer_paid_and_collected_counts_it(client, merc
     client.post(url, {"reason": "again"})
     invoice.refresh_from_db()
     assert invoice.status_reason == "Paid by bank transfer: SEPA 2025-02-14 E2E-REF-1"
+
+
+def test_finance_revenue_chart_has_axes_tooltips_and_longer_ranges(client, merchant_a):
+    invoice = open_invoice(merchant_a, total=12_000)  # January 2025, open: billed, not collected
+    client.force_login(_staff(finance=True, mfa=True))
+    page = client.get(reverse("finance_home"), {"months": "24"})
+    html = page.content.decode()
+    assert page.status_code == 200 and 'aria-current="true">24 months' in html
+    assert 'aria-label="January 2025: Billed €120.00, Collected €0.00"' in html
+    assert ">€150<" in html  # the y axis: round steps of €50 above the peak
+    assert html.count('<g class="point"') >= 1
+    # Its number copies from the invoice page, and the invoice reads in the merchant's locale.
+    detail = client.get(reverse("finance_invoice", args=[invoice.pk])).content.decode()
+    assert 'data-copy-text="SP-2026-900001"' in detail and "120,00\xa0€" in detail

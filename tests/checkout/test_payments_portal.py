@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime
 
 import pytest
+from babel.dates import format_skeleton
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -248,13 +249,14 @@ def test_dashboard_figures_per_window_and_currency(merchant_a):
         "7d": [("EUR", 3_000, 2), ("USD", 500, 1)],
         "30d": [("EUR", 7_000, 3), ("USD", 500, 1)],
     }
-    assert len(figures.bars) == 30
-    assert [(b.amount, b.height) for b in figures.bars if b.amount] == [
-        (4_000, 80),
-        (2_000, 40),
-        (1_000, 20),
+    # The chart: one bar per day of the last 30 in EUR, scaled to a round top (€40.00 of €40).
+    assert len(figures.chart.points) == 30
+    assert [(p.cells[0], p.bars[0].height) for p in figures.chart.points if p.bars[0].height] == [
+        ("€40.00", 180),
+        ("€20.00", 90),
+        ("€10.00", 45),
     ]
-    assert figures.bars[-1].day == timezone.localdate(now)
+    assert figures.chart.points[-1].title == format_skeleton("yMMMd", timezone.localdate(now))
     assert not live.has_payments
 
 
@@ -267,7 +269,8 @@ def test_overview_shows_the_figures_and_chart(client, merchant_a, owner_a):
     html = response.content.decode()
     assert response.status_code == 200
     assert 'id="figure-today"' in html and "24,90\xa0€" in html
-    assert html.count("<rect ") == 30
+    assert html.count('<g class="point"') == 30  # a slot per day of the last 30
+    assert "24,90\xa0€" in html.split('id="volume-chart"')[1]  # the tooltip, the table
     assert "cdn" not in html.lower().split('id="dashboard-figures"')[1].split("</section>")[0]
 
 

@@ -6,6 +6,9 @@
 //                                       "Copied payment id" through the page's live region
 //                                       (templates/partials/copy.html, the `copy` template tag)
 //   <button data-copy-target="id">     copies the text of element #id (same feedback)
+//   <figure data-chart>                 a bar chart (templates/partials/bar_chart.html): one
+//                                       tab stop, arrow keys / Home / End move between bars,
+//                                       focus or pointer shows the bar's tooltip, Esc hides it
 (function () {
   "use strict";
   var STATUS_ID = "copy-status";
@@ -109,5 +112,110 @@
       function () { feedback(button, label, true); },
       function () { feedback(button, label, false); }
     );
+  });
+
+  // --- bar charts -------------------------------------------------------------------------
+  function chartOf(node) {
+    return node && node.closest ? node.closest("[data-chart]") : null;
+  }
+
+  function pointOf(node) {
+    return node && node.closest ? node.closest("[data-chart] .point") : null;
+  }
+
+  function hideTip(chart) {
+    var tip = chart && chart.querySelector(".chart-tip");
+    if (tip) {
+      tip.hidden = true;
+    }
+    var active = chart && chart.querySelector(".point.active");
+    if (active) {
+      active.classList.remove("active");
+    }
+  }
+
+  function showTip(point) {
+    var chart = chartOf(point);
+    var tip = chart && chart.querySelector(".chart-tip");
+    if (!tip) {
+      return;
+    }
+    hideTip(chart);
+    point.classList.add("active");
+    var parts = (point.getAttribute("data-tip") || "").split("|");
+    tip.textContent = "";
+    var title = document.createElement("strong");
+    title.textContent = parts[0];
+    tip.appendChild(title);
+    for (var i = 1; i < parts.length; i += 1) {
+      tip.appendChild(document.createTextNode(parts[i]));
+      if (i < parts.length - 1) {
+        tip.appendChild(document.createElement("br"));
+      }
+    }
+    tip.hidden = false;
+    // Above the bar's slot, kept inside the chart's box (so it never widens the page).
+    var box = chart.getBoundingClientRect();
+    var slot = point.querySelector(".hit").getBoundingClientRect();
+    var bar = point.querySelector(".bar");
+    var top = bar ? bar.getBoundingClientRect().top : slot.top;
+    var left = slot.left - box.left + slot.width / 2 - tip.offsetWidth / 2;
+    left = Math.max(0, Math.min(left, box.width - tip.offsetWidth));
+    tip.style.left = left + "px";
+    tip.style.top = Math.max(0, top - box.top - tip.offsetHeight - 6) + "px";
+  }
+
+  function moveFocus(point, step, toEnd) {
+    var points = Array.prototype.slice.call(chartOf(point).querySelectorAll(".point"));
+    var index = points.indexOf(point);
+    var next = toEnd === "first" ? 0 : toEnd === "last" ? points.length - 1 : index + step;
+    next = Math.max(0, Math.min(points.length - 1, next));
+    if (next === index) {
+      return;
+    }
+    point.setAttribute("tabindex", "-1");
+    points[next].setAttribute("tabindex", "0");
+    points[next].focus();
+  }
+
+  document.addEventListener("keydown", function (event) {
+    var point = pointOf(event.target);
+    if (!point) {
+      return;
+    }
+    var moves = {ArrowLeft: [-1], ArrowDown: [-1], ArrowRight: [1], ArrowUp: [1],
+                 Home: [0, "first"], End: [0, "last"]};
+    if (event.key === "Escape") {
+      hideTip(chartOf(point));
+      return;
+    }
+    if (moves[event.key]) {
+      event.preventDefault();
+      moveFocus(point, moves[event.key][0], moves[event.key][1]);
+    }
+  });
+  document.addEventListener("focusin", function (event) {
+    var point = pointOf(event.target);
+    if (point) {
+      showTip(point);
+    }
+  });
+  document.addEventListener("focusout", function (event) {
+    var point = pointOf(event.target);
+    if (point) {
+      hideTip(chartOf(point));
+    }
+  });
+  document.addEventListener("mouseover", function (event) {
+    var point = pointOf(event.target);
+    if (point) {
+      showTip(point);
+    }
+  });
+  document.addEventListener("mouseout", function (event) {
+    var point = pointOf(event.target);
+    if (point && !point.contains(event.relatedTarget)) {
+      hideTip(chartOf(point));
+    }
   });
 })();
