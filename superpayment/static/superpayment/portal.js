@@ -6,6 +6,9 @@
 //                                       "Copied payment id" through the page's live region
 //                                       (templates/partials/copy.html, the `copy` template tag)
 //   <button data-copy-target="id">     copies the text of element #id (same feedback)
+//   tables that scroll sideways on a phone (.table, .table-wrap, the admin's inline groups and
+//                                       result lists) take keyboard focus, so they can be scrolled
+//                                       without a mouse
 //   <figure data-chart>                 a bar chart (templates/partials/bar_chart.html): one
 //                                       tab stop, arrow keys / Home / End move between bars,
 //                                       focus or pointer shows the bar's tooltip, Esc hides it
@@ -35,10 +38,29 @@
     }
     return region;
   }
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", statusRegion);
-  } else {
+  // On a narrow screen wide tables scroll inside their box (site.css); a box that scrolls must
+  // be reachable with the keyboard to be scrolled with the arrow keys. Set at load for every
+  // such box, since whether it scrolls changes with the window's width.
+  var SCROLLERS = ".table, .table-wrap, .inline-group, #changelist .results";
+  function scrollersFocusable() {
+    var boxes = document.querySelectorAll(SCROLLERS);
+    for (var i = 0; i < boxes.length; i += 1) {
+      var box = boxes[i];
+      // The innermost box is the one that scrolls (an outer one holds it whole).
+      if (!box.hasAttribute("tabindex") && !box.querySelector(SCROLLERS)) {
+        box.setAttribute("tabindex", "0");
+      }
+    }
+  }
+
+  function onReady() {
     statusRegion();
+    scrollersFocusable();
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", onReady);
+  } else {
+    onReady();
   }
 
   function announce(text) {
