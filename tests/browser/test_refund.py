@@ -112,12 +112,13 @@ def test_owner_refunds_from_the_payment_page(page, live_url, shop):
     page.get_by_label("Amount (EUR)").fill("10.00")
     page.get_by_label("Reason (optional)").fill("One item returned")
     page.get_by_role("button", name="Review refund").click()
-    assert "Refund €10.00" in page.locator("#refund-summary").inner_text()
-    page.get_by_role("button", name="Confirm refund of €10.00").click()
+    # A German shop: its amounts read in de_DE.
+    assert "Refund 10,00\xa0€" in page.locator("#refund-summary").inner_text()
+    page.get_by_role("button", name="Confirm refund of 10,00\xa0€").click()
 
-    page.get_by_text("Refunded €10.00; the vouchers hold it again.").wait_for()
+    page.get_by_text("Refunded 10,00\xa0€; the vouchers hold it again.").wait_for()
     assert page.url == _payment_url(live_url, shop, payment)
-    assert page.locator("#refunded").inner_text() == "€10.00"
+    assert page.locator("#refunded").inner_text() == "10,00\xa0€"
     assert page.locator("#refund-status").inner_text() == "Partially refunded"
     row = page.locator("#refunds tbody tr")
     assert row.count() == 1
@@ -125,7 +126,7 @@ def test_owner_refunds_from_the_payment_page(page, live_url, shop):
     assert _balance(shop, voucher) == 3_000
 
     page.get_by_role("link", name=f"…{voucher.code_last4}").click()
-    assert page.locator("#balance").inner_text() == "€30.00 of €50.00"
+    assert page.locator("#balance").inner_text() == "30,00\xa0€ of 50,00\xa0€"
 
 
 def test_viewer_sees_no_refund_button_and_a_forged_post_answers_403(page, live_url, shop):

@@ -108,7 +108,7 @@ def test_a_viewer_sees_last4_only_and_no_buttons(page, live_url, shop):
     assert page.get_by_role("link", name="Create a voucher").count() == 0
     page.get_by_role("link", name="…9876").click()
 
-    assert page.locator("#balance").inner_text() == "€42.00 of €42.00"
+    assert page.locator("#balance").inner_text() == "42,00\xa0€ of 42,00\xa0€"  # de_DE
     assert "VIEW-ERCO-DE98-76" not in page.content()
     assert page.get_by_role("button", name="Disable").count() == 0
     assert voucher.code_last4 == "9876"
