@@ -38,15 +38,28 @@ def _period(text: str) -> date | None:
         return None
 
 
-def _chart(rows: list[dict], currency: str) -> BarChart:
-    """Billed and collected per month, side by side (superpayment/charts.py)."""
+def _today() -> date:
+    return timezone.now().date()
+
+
+def _months(last: date, count: int) -> list[date]:
+    """`count` month starts ending with `last`'s month, oldest first."""
+    index = last.year * 12 + last.month - 1
+    return [date(n // 12, n % 12 + 1, 1) for n in range(index - count + 1, index + 1)]
+
+
+def _chart(rows: list[dict], currency: str, months: list[date]) -> BarChart:
+    """Billed and collected per month, side by side (superpayment/charts.py); a month without
+    invoices is an empty slot, so the axis is continuous."""
+    by_month = {row["period_start"]: row for row in rows}
+    empty = {"billed": 0, "collected": 0}
     groups = [
         Group(
-            short_label=format_skeleton("MMMyy", row["period_start"], locale="en"),
-            long_label=format_skeleton("yMMMM", row["period_start"], locale="en"),
-            values=(row["billed"], row["collected"]),
+            short_label=format_skeleton("MMMyy", month, locale="en"),
+            long_label=format_skeleton("yMMMM", month, locale="en"),
+            values=(by_month.get(month, empty)["billed"], by_month.get(month, empty)["collected"]),
         )
-        for row in rows
+        for month in months
     ]
     return bar_chart_build(
         title=f"Commission in {currency} per month",
@@ -61,6 +74,8 @@ def _chart(rows: list[dict], currency: str) -> BarChart:
 @require_GET
 def finance_home(request: HttpRequest) -> HttpResponse:
     months = int(request.GET.get("months", "12")) if request.GET.get("months") in MONTHS else 12
+    # The last `months` invoiced periods: up to last month (this month is not invoiced yet).
+    shown = _months(period_previous(_today()), months)
     currencies_rows = []
     with reporting_reads():
         for currency in selectors.revenue_currencies():
@@ -68,7 +83,7 @@ def finance_home(request: HttpRequest) -> HttpResponse:
             currencies_rows.append(
                 {
                     "currency": currency,
-                    "chart": _chart(rows, currency),
+                    "chart": _chart(rows, currency, shown),
                     "top": selectors.top_merchants(currency=currency),
                 }
             )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from allauth.mfa.models import Authenticator
 from django.contrib.auth.models import Group
@@ -180,7 +182,10 @@ def test_finance_marks_a_bank_transfer_paid_and_collected_counts_it(client, merc
     assert invoice.status_reason == "Paid by bank transfer: SEPA 2025-02-14 E2E-REF-1"
 
 
-def test_finance_revenue_chart_has_axes_tooltips_and_longer_ranges(client, merchant_a):
+def test_finance_revenue_chart_has_axes_tooltips_and_longer_ranges(client, merchant_a, monkeypatch):
+    from billing import finance_views
+
+    monkeypatch.setattr(finance_views, "_today", lambda: date(2026, 12, 4))
     invoice = open_invoice(merchant_a, total=12_000)  # January 2025, open: billed, not collected
     client.force_login(_staff(finance=True, mfa=True))
     page = client.get(reverse("finance_home"), {"months": "24"})
@@ -188,7 +193,11 @@ def test_finance_revenue_chart_has_axes_tooltips_and_longer_ranges(client, merch
     assert page.status_code == 200 and 'aria-current="true">24 months' in html
     assert 'aria-label="January 2025: Billed €120.00, Collected €0.00"' in html
     assert ">€150<" in html  # the y axis: round steps of €50 above the peak
-    assert html.count('<g class="point"') >= 1
+    # Every month from December 2024 to November 2026, with or without invoices.
+    assert html.count('<g class="point"') == 24
+    assert 'aria-label="December 2024: Billed €0.00, Collected €0.00"' in html
+    twelve = client.get(reverse("finance_home")).content.decode()  # Dec 2025 to Nov 2026
+    assert twelve.count('<g class="point"') == 12 and "January 2025" not in twelve
     # Its number copies from the invoice page, and the invoice reads in the merchant's locale.
     detail = client.get(reverse("finance_invoice", args=[invoice.pk])).content.decode()
     assert 'data-copy-text="SP-2026-900001"' in detail and "120,00\xa0€" in detail

@@ -110,3 +110,13 @@ def test_the_portal_links_the_api_reference(client, merchant_a):
         connection.set_schema_to_public()
         assert f'href="{reverse("api-docs")}" id="nav-api-docs"' in html.content.decode()
     assert client.get(reverse("api-docs")).status_code == 200
+
+
+def test_new_audit_actions_and_the_sessions_app_need_no_migration_of_ours():
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    call_command(
+        "makemigrations", "tenants", "usersessions", "--check", "--dry-run", stdout=StringIO()
+    )
