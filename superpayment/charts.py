@@ -133,7 +133,8 @@ def bar_chart_build(
     exponent = currency_exponent(currency)
     peak_minor = max((value for group in groups for value in group.values), default=0)
     peak = max(peak_minor, 0) / 10**exponent
-    step = nice_step(peak or 1)
+    # Never finer than the currency's minor unit (no "¥0.5" tick).
+    step = max(nice_step(peak or 1), 10**-exponent)
     top = step * max(1, math.ceil(peak / step)) if peak else step * TICKS
     steps = round(top / step)
     for n in range(steps + 1):

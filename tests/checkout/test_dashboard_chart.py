@@ -16,7 +16,7 @@ from django_tenants.utils import schema_context
 
 from checkout.dashboard import chart_range_resolve, dashboard_figures
 from checkout.models import Payment
-from superpayment.charts import nice_step
+from superpayment.charts import Group, Series, bar_chart_build, nice_step
 from tests.checkout.factories_payments import payment_make
 from tests.conftest import member_of
 
@@ -81,6 +81,15 @@ def test_a_custom_range_that_cannot_be_used_falls_back_to_30_days_and_says_why(s
 
 def test_nice_steps_are_round():
     assert [nice_step(peak) for peak in (40, 41, 7, 0.3, 1234)] == [10, 20, 2, 0.1, 500]
+
+
+def test_an_empty_chart_has_whole_steps_in_a_currency_without_decimals():
+    groups = [Group(short_label="1", long_label="1 Dec", values=(0,))]
+    chart = bar_chart_build(
+        title="t", currency="JPY", series=[Series("Paid", "series-a")], groups=groups, locale="en"
+    )
+    assert [tick.label for tick in chart.ticks] == ["¥0", "¥1", "¥2", "¥3", "¥4"]
+    assert chart.points[0].bars[0].height == 0
 
 
 def test_twelve_months_sum_each_month_in_one_query_in_the_business_zone(merchant_a):
