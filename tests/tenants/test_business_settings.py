@@ -33,7 +33,7 @@ def test_a_settings_change_is_audited_with_before_and_after(client, merchant_a):
     assert saved.status_code == 302
     merchant_a.refresh_from_db()
     assert (merchant_a.name, merchant_a.time_zone) == ("Alpha Renamed", "Asia/Tokyo")
-    entry = AuditLog.objects.get(action="merchant.settings_changed")
+    entry = AuditLog.objects.get(action="merchant.settings_changed", merchant=merchant_a)
     assert (entry.merchant_id, entry.actor_id, entry.user_agent) == (
         merchant_a.pk,
         owner.pk,
@@ -54,7 +54,9 @@ def test_saving_unchanged_settings_writes_no_audit_row(client, merchant_a):
     client.force_login(member_of(merchant_a, "owner"))
     same = {"name": merchant_a.name, "time_zone": "", "locale": ""}
     assert client.post(settings_url(merchant_a), same).status_code == 302
-    assert not AuditLog.objects.filter(action="merchant.settings_changed").exists()
+    assert not AuditLog.objects.filter(
+        action="merchant.settings_changed", merchant=merchant_a
+    ).exists()
 
 
 def test_a_refused_settings_change_changes_and_audits_nothing(client, merchant_a):
@@ -62,7 +64,9 @@ def test_a_refused_settings_change_changes_and_audits_nothing(client, merchant_a
     bad = client.post(settings_url(merchant_a), {"name": "x", "time_zone": "", "locale": ""})
     assert bad.status_code == 200 and "2 to 120 characters" in bad.content.decode()
     assert Merchant.objects.get(pk=merchant_a.pk).name == "Alpha Test Shop"
-    assert not AuditLog.objects.filter(action="merchant.settings_changed").exists()
+    assert not AuditLog.objects.filter(
+        action="merchant.settings_changed", merchant=merchant_a
+    ).exists()
 
 
 def test_another_businesss_settings_answer_404(client, merchant_a, merchant_b):

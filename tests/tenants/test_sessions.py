@@ -60,7 +60,8 @@ def test_signing_out_another_session_ends_it_and_is_audited():
     # The phone is signed out at its next request; the laptop is not.
     assert phone.get(reverse("account_email")).status_code == 302
     assert laptop.get(reverse("account_email")).status_code == 200
-    entry = AuditLog.objects.get(action="user.session_ended")
+    # Browser tests commit audit rows of their own users: read this user's only.
+    entry = AuditLog.objects.get(action="user.session_ended", actor=user)
     assert (entry.actor_id, entry.ip_address) == (user.pk, "198.51.100.7")
     assert entry.details == {
         "ip": "203.0.113.9",
@@ -76,7 +77,8 @@ def test_signing_out_the_current_session_signs_this_browser_out():
     done = laptop.post(reverse("usersession_end", args=[own.pk]))
     assert done.status_code == 302 and done.url == reverse("account_login")
     assert laptop.get(reverse("account_email")).status_code == 302
-    assert AuditLog.objects.get(action="user.session_ended").details["current"] is True
+    entry = AuditLog.objects.get(action="user.session_ended", actor=user)
+    assert entry.details["current"] is True
 
 
 def test_another_users_session_answers_404_and_stays():
@@ -86,7 +88,7 @@ def test_another_users_session_answers_404_and_stays():
     laptop = signed_in(user, agent=CHROME, ip="198.51.100.7")
     assert laptop.post(reverse("usersession_end", args=[theirs.pk])).status_code == 404
     assert stranger.get(reverse("account_email")).status_code == 200
-    assert not AuditLog.objects.filter(action="user.session_ended").exists()
+    assert not AuditLog.objects.filter(action="user.session_ended", actor=user).exists()
 
 
 def test_sign_out_everywhere_else_keeps_only_this_browser():
@@ -102,7 +104,7 @@ def test_sign_out_everywhere_else_keeps_only_this_browser():
     assert list(UserSession.objects.filter(user=user).values_list("ip", flat=True)) == [
         "198.51.100.7"
     ]
-    entry = AuditLog.objects.get(action="user.other_sessions_ended")
+    entry = AuditLog.objects.get(action="user.other_sessions_ended", actor=user)
     assert entry.details["count"] == 2
     assert sorted(s["ip"] for s in entry.details["sessions"]) == ["203.0.113.1", "203.0.113.2"]
 
