@@ -30,142 +30,103 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from psycopg import sql
 
-# The template's objects, found by namespace through pg_depend's (refclassid, refobjid) index.
-_OBJECTS_SQL = """
-SELECT dep.classid::regclass::text, dep.objid
-  FROM pg_depend dep
- WHERE dep.refclassid = 'pg_namespace'::regclass
-   AND dep.refobjid = %s::regnamespace
-   AND dep.deptype = 'n'
- ORDER BY dep.objid
+# The template's definitions, read by index (its objects through pg_depend's index on the
+# referenced namespace, then by oid or by table: pg_class and pg_constraint have no index led by
+# the namespace), printed as DDL for the new schema in replay order. Printed while the template
+# alone is on the search path: its own objects come out unqualified or qualified by its name,
+# anything in public qualified by `public.`.
+_TEMPLATE_DDL_SQL = """
+WITH object AS (
+  SELECT dep.classid, dep.objid
+    FROM pg_depend dep
+   WHERE dep.refclassid = 'pg_namespace'::regclass
+     AND dep.refobjid = %(template)s::regnamespace
+     AND dep.deptype = 'n'
+), template_table AS (
+  SELECT rel.oid, rel.relname
+    FROM object JOIN pg_class rel ON rel.oid = object.objid
+   WHERE object.classid = 'pg_class'::regclass AND rel.relkind IN ('r', 'p')
+)
+SELECT 1 AS step, object.objid AS oid, pg_get_functiondef(object.objid)
+  FROM object WHERE object.classid = 'pg_proc'::regclass
+UNION ALL
+SELECT 2, tbl.oid,
+       format('CREATE TABLE %%I.%%I (LIKE %%I.%%I INCLUDING DEFAULTS INCLUDING CONSTRAINTS'
+              ' INCLUDING IDENTITY INCLUDING GENERATED INCLUDING STORAGE INCLUDING COMMENTS'
+              ' INCLUDING COMPRESSION)', %(schema)s, tbl.relname, %(template)s, tbl.relname)
+  FROM template_table tbl
+UNION ALL
+-- Constraints that own an index (primary keys, unique, exclusion), then plain indexes, then
+-- foreign keys (their referenced keys exist by then).
+SELECT CASE con.contype WHEN 'f' THEN 5 ELSE 3 END, con.oid,
+       format('ALTER TABLE %%s ADD CONSTRAINT %%I %%s', con.conrelid::regclass, con.conname,
+              pg_get_constraintdef(con.oid))
+  FROM template_table tbl
+  JOIN pg_constraint con ON con.conrelid = tbl.oid AND con.contype IN ('p', 'u', 'x', 'f')
+UNION ALL
+SELECT 4, idx.indexrelid, pg_get_indexdef(idx.indexrelid)
+  FROM template_table tbl
+  JOIN pg_index idx ON idx.indrelid = tbl.oid
+ WHERE NOT EXISTS (SELECT 1 FROM pg_constraint con
+                    WHERE con.conrelid = idx.indrelid AND con.conindid = idx.indexrelid)
+UNION ALL
+SELECT 6, trg.oid, pg_get_triggerdef(trg.oid)
+  FROM template_table tbl
+  JOIN pg_trigger trg ON trg.tgrelid = tbl.oid AND NOT trg.tgisinternal
+UNION ALL
+-- The template's rows (its django_migrations and content types) ...
+SELECT 7, tbl.oid,
+       format('INSERT INTO %%I.%%I OVERRIDING SYSTEM VALUE SELECT * FROM %%I.%%I',
+              %(schema)s, tbl.relname, %(template)s, tbl.relname)
+  FROM template_table tbl
+UNION ALL
+-- ... and each identity sequence moved past them (setval is strict: an empty table's max is
+-- NULL and leaves its sequence alone).
+SELECT 8, tbl.oid,
+       format('SELECT setval(pg_get_serial_sequence(%%L, %%L), max(%%I)) FROM %%I.%%I',
+              format('%%I.%%I', %(schema)s, tbl.relname), att.attname, att.attname,
+              %(schema)s, tbl.relname)
+  FROM template_table tbl
+  JOIN pg_attribute att ON att.attrelid = tbl.oid AND att.attnum > 0 AND att.attidentity <> ''
+ ORDER BY 1, 2
 """
-
-
-def _template_ddl(cursor, template: str) -> tuple[list[str], list[str], list[str], list[str]]:
-    """(functions, table names, indexes and constraints, triggers) of `template`, printed while
-    the template alone is on the search path: its own objects come out unqualified or qualified
-    by its name, anything in public qualified by `public.`."""
-    cursor.execute(_OBJECTS_SQL, [template])
-    objects = cursor.fetchall()
-    relations = [oid for kind, oid in objects if kind == "pg_class"]
-    functions = []
-    for oid in (oid for kind, oid in objects if kind == "pg_proc"):
-        cursor.execute("SELECT pg_get_functiondef(%s)", [oid])
-        functions.append(cursor.fetchone()[0])
-    cursor.execute(
-        "SELECT oid, relname FROM pg_class WHERE oid = ANY(%s) AND relkind IN ('r', 'p')"
-        " ORDER BY oid",
-        [relations],
-    )
-    tables = cursor.fetchall()
-    table_oids = [oid for oid, _ in tables]
-    # Constraints that own an index (primary keys, unique, exclusion), then plain indexes, then
-    # foreign keys (their referenced keys exist by then). Read by table (indexed), never whole.
-    cursor.execute(
-        """
-        SELECT format('ALTER TABLE %%s ADD CONSTRAINT %%I %%s', con.conrelid::regclass,
-                      con.conname, pg_get_constraintdef(con.oid)),
-               CASE con.contype WHEN 'f' THEN 3 ELSE 1 END, con.oid
-          FROM pg_constraint con
-         WHERE con.conrelid = ANY(%s) AND con.contype IN ('p', 'u', 'x', 'f')
-        UNION ALL
-        SELECT pg_get_indexdef(idx.indexrelid), 2, idx.indexrelid
-          FROM pg_index idx
-         WHERE idx.indrelid = ANY(%s)
-           AND NOT EXISTS (SELECT 1 FROM pg_constraint con
-                            WHERE con.conrelid = idx.indrelid AND con.conindid = idx.indexrelid)
-         ORDER BY 2, 3
-        """,
-        [table_oids, table_oids],
-    )
-    after = [row[0] for row in cursor.fetchall()]
-    cursor.execute(
-        "SELECT pg_get_triggerdef(oid) FROM pg_trigger"
-        " WHERE tgrelid = ANY(%s) AND NOT tgisinternal ORDER BY oid",
-        [table_oids],
-    )
-    triggers = [row[0] for row in cursor.fetchall()]
-    return functions, [name for _, name in tables], after, triggers
+_STEPS_NAMING_BOTH = (2, 7)  # CREATE TABLE … LIKE template.table, INSERT … SELECT FROM it
 
 
 def schema_clone(*, template: str, schema: str) -> None:
     """Copy `template` (tables, constraints, indexes, functions, triggers, rows) into the new
-    `schema`, with the template's names. Runs in the caller's transaction: all or nothing."""
+    `schema`, with the template's names. Runs in the caller's transaction: all or nothing.
+
+    Three round trips whatever the template holds: the existence check, the template's
+    definitions, then every statement of the copy sent as one script (one statement per round
+    trip was ~125 of them: 105 ms per provisioning against 77 ms, measured back to back)."""
     try:
         with connection.cursor() as cursor:
             # Exact name, through pg_namespace's index: merchant schema names are lowercase by
-            # construction (tenants.services.merchant_schema_name), so no other case can exist, and
-            # django-tenants' lower(nspname) comparison would read every schema's row.
+            # construction (tenants.services.merchant_schema_name), so no other case can exist,
+            # and django-tenants' lower(nspname) comparison would read every schema's row.
             cursor.execute(
                 "SELECT EXISTS(SELECT 1 FROM pg_namespace WHERE nspname = %s),"
-                " quote_ident(%s), quote_ident(%s)",
-                [schema, template, schema],
+                " quote_ident(%s), quote_ident(%s),"
+                " set_config('search_path', quote_ident(%s), false)",
+                [schema, template, schema, template],
             )
-            exists, template_q, schema_q = cursor.fetchone()
+            exists, template_q, schema_q, _ = cursor.fetchone()
             if exists:
                 raise ValidationError("New schema name already exists")
-            cursor.execute("SELECT set_config('search_path', %s, false)", [template_q])
-            functions, tables, after, triggers = _template_ddl(cursor, template)
-            cursor.execute(f"CREATE SCHEMA {schema_q}")
-            # Replayed with the new schema first on the search path: unqualified names land there.
-            cursor.execute("SELECT set_config('search_path', %s, false)", [f"{schema_q}, public"])
-
-            def here(statement: str) -> str:
-                return statement.replace(f"{template_q}.", f"{schema_q}.")
-
-            for statement in functions:
-                cursor.execute(here(statement))
-            for table in tables:
-                cursor.execute(
-                    sql.SQL(
-                        "CREATE TABLE {new}.{table} (LIKE {template}.{table} INCLUDING DEFAULTS"
-                        " INCLUDING CONSTRAINTS INCLUDING IDENTITY INCLUDING GENERATED"
-                        " INCLUDING STORAGE INCLUDING COMMENTS INCLUDING COMPRESSION)"
-                    ).format(
-                        new=sql.Identifier(schema),
-                        table=sql.Identifier(table),
-                        template=sql.Identifier(template),
-                    )
-                )
-            for statement in after + triggers:
-                cursor.execute(here(statement))
-            _rows_copy(cursor, template=template, schema=schema)
+            cursor.execute(_TEMPLATE_DDL_SQL, {"template": template, "schema": schema})
+            # Replayed with the new schema first on the search path: unqualified names land
+            # there. The template's own definitions name it where they qualify: renamed to the
+            # new schema (the copies of its tables and rows name both, already right).
+            script = [f"CREATE SCHEMA {schema_q}", f"SET search_path TO {schema_q}, public"]
+            for step, _, statement in cursor.fetchall():
+                if step not in _STEPS_NAMING_BOTH:
+                    statement = statement.replace(f"{template_q}.", f"{schema_q}.")
+                script.append(statement)
+            cursor.execute(";\n".join(script))
     finally:
         # django-tenants owns the connection's search_path: it sets it again on the next query.
         connection.set_schema_to_public()
-
-
-def _rows_copy(cursor, *, template: str, schema: str) -> None:
-    """The template's rows (django_migrations, content types), and each identity sequence moved
-    past them."""
-    cursor.execute(
-        """
-        SELECT rel.relname,
-               (SELECT att.attname FROM pg_attribute att
-                 WHERE att.attrelid = rel.oid AND att.attidentity <> '' AND att.attnum > 0
-                 LIMIT 1)
-          FROM pg_depend dep
-          JOIN pg_class rel ON rel.oid = dep.objid AND rel.relkind = 'r'
-         WHERE dep.refclassid = 'pg_namespace'::regclass
-           AND dep.refobjid = %s::regnamespace AND dep.classid = 'pg_class'::regclass
-        """,
-        [template],
-    )
-    for table, identity_column in cursor.fetchall():
-        source = sql.SQL("{}.{}").format(sql.Identifier(template), sql.Identifier(table))
-        target = sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(table))
-        cursor.execute(
-            sql.SQL("INSERT INTO {} OVERRIDING SYSTEM VALUE SELECT * FROM {}").format(
-                target, source
-            )
-        )
-        if identity_column and cursor.rowcount:
-            cursor.execute(
-                sql.SQL(
-                    "SELECT setval(pg_get_serial_sequence(%s, %s), max({column})) FROM {target}"
-                ).format(column=sql.Identifier(identity_column), target=target),
-                [target.as_string(cursor.connection), identity_column],
-            )
 
 
 # Same table, same kind, same columns (by name: a clone has no dropped columns, so its column

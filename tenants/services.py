@@ -125,11 +125,24 @@ def provision_merchant(
             migrations_digest=template.migrations_digest,
         )
         merchant.save(verbosity=0)  # clones TENANT_BASE_SCHEMA inside this transaction
+        transaction.on_commit(_connection_retire)
         Domain.objects.create(
             domain=f"{slug}.{settings.TENANT_DOMAIN_SUFFIX}", tenant=merchant, is_primary=True
         )
     log.info("merchant_provisioned", merchant=slug, schema=merchant.schema_name)
     return ProvisionResult(merchant, created=True)
+
+
+def _connection_retire() -> None:
+    """Close the connection that ran a clone, once the outermost transaction has committed.
+
+    The backend that creates a schema's ~90 relations keeps their catalog and relation cache
+    entries (40-180 KB) for its whole life: PostgreSQL drops an entry only when the relation
+    changes. A process that provisions on one connection (a signup worker, an import, a bench)
+    would grow its backend by that much per merchant. Closing ends that backend and its caches;
+    the next query opens a fresh connection (~5 ms, against ~80 ms for the provisioning). Behind
+    PgBouncer the server connection lives on until its `server_lifetime`."""
+    connection.close()
 
 
 def merchant_template_ensure() -> Merchant:

@@ -10,6 +10,7 @@ from django_tenants.utils import schema_context, schema_exists
 from tenants.errors import TenantError, TenantErrorCode
 from tenants.models import Domain, Merchant
 from tenants.services import merchant_schema_name, provision_merchant
+from tests.helpers import committed
 from vouchers.models import Voucher
 
 pytestmark = pytest.mark.django_db
@@ -198,6 +199,47 @@ def test_provisioning_installs_no_function_and_reads_only_the_new_schemas_catalo
         if s.lstrip().upper().startswith(("SELECT", "WITH"))
         if any(catalog in s for catalog in (*_GROWING_CATALOGS, "pg_namespace"))
     ]
-    assert len(catalog_reads) >= 5  # existence check, the template's objects, its definitions
+    assert len(catalog_reads) >= 3  # the template's, the new schema's existence, its definitions
     for statement in catalog_reads:
         assert _seq_scanned_catalogs(statement) == set(), statement
+
+
+def _backend_memory() -> int:
+    """Bytes of every memory context of the backend behind Django's connection."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT sum(total_bytes) FROM pg_backend_memory_contexts")
+        return int(cursor.fetchone()[0])
+
+
+@pytest.mark.parametrize("outer_transaction", [False, True], ids=["alone", "in-signup"])
+def test_provisioning_on_one_connection_leaves_its_backend_no_bigger(outer_transaction):
+    # A backend keeps the catalog entries of every relation it created (40-180 KB per schema)
+    # for as long as it lives: a process provisioning on one connection grew with each merchant.
+    slugs = [f"growth-shop-{number}" for number in range(6)]
+
+    def provision(slug: str) -> None:
+        if outer_transaction:  # as the signup's business_create does
+            with transaction.atomic():
+                provision_merchant(slug=slug, name="Growth", country="DE", default_currency="EUR")
+                Merchant.objects.filter(slug=slug).update(name="Growth Shop")
+        else:
+            provision_merchant(slug=slug, name="Growth", country="DE", default_currency="EUR")
+
+    def memory_after_each() -> list[int]:
+        sizes = []
+        for slug in slugs:
+            provision(slug)
+            sizes.append(_backend_memory())
+        return sizes
+
+    def drop() -> None:
+        for merchant in Merchant.objects.filter(slug__in=slugs):
+            merchant.delete(force_drop=True)
+
+    try:
+        sizes = committed(memory_after_each)
+    finally:
+        committed(drop)
+    # Five more clones on the same connection: before, +200 to +260 KB; now the backend's size
+    # is what a fresh one has, to the byte.
+    assert sizes[-1] - sizes[0] < 64 * 1024, sizes
