@@ -124,16 +124,18 @@ def due_work_settle(*, kind: str, now: datetime.datetime | None = None) -> datet
     """Set the active merchant's row of `kind` from the work that remains (or delete it), after
     waiting for every writer in flight. Returns the next due time."""
     schema_name = _merchant_schema()
-    list(DueWork.objects.select_for_update().filter(schema_name=schema_name, kind=kind))
+    # The one lock: held to the commit, so the row is then written by its key, unlocked again.
+    row = DueWork.objects.select_for_update().filter(schema_name=schema_name, kind=kind).first()
     next_due = KINDS[kind].call_next_due(now=now or timezone.now())
-    if next_due is None:
-        DueWork.objects.filter(schema_name=schema_name, kind=kind).delete()
+    if row is None:
+        if next_due is not None:
+            # A writer may insert the row meanwhile (nothing to lock yet): insert or move earlier,
+            # as writers do, so its work is kept.
+            due_work_schedule([(kind, next_due)])
+    elif next_due is None:
+        DueWork.objects.filter(pk=row.pk).delete()
     else:
-        DueWork.objects.update_or_create(
-            schema_name=schema_name,
-            kind=kind,
-            defaults={"due_at": next_due, "leased_until": None},
-        )
+        DueWork.objects.filter(pk=row.pk).update(due_at=next_due, leased_until=None)
     return next_due
 
 

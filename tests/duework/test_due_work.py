@@ -187,6 +187,39 @@ def test_settling_moves_the_row_to_what_remains_and_drops_it_when_nothing_does(i
     assert _row(in_merchant_a.schema_name, CHECKOUT_EXPIRY) is None
 
 
+def test_settling_locks_its_row_once(in_merchant_a):
+    # The settle locks the row to wait for writers in flight; writing it back is by key, not a
+    # second locking read (update_or_create's SELECT … FOR UPDATE).
+    from django.test.utils import CaptureQueriesContext
+
+    now = timezone.now()
+    session = checkout_session_create(
+        livemode=False, amount=100, currency="EUR", order_id="DW-6", source="server",
+        expires_in=3600, now=now,
+    )  # fmt: skip
+    DueWork.objects.filter(schema_name=in_merchant_a.schema_name).update(due_at=now)
+
+    with CaptureQueriesContext(connection) as captured:
+        assert due_work_settle(kind=CHECKOUT_EXPIRY) == session.expires_at
+
+    locking = [q["sql"] for q in captured.captured_queries if "FOR UPDATE" in q["sql"].upper()]
+    assert len(locking) == 1, locking
+    row = _row(in_merchant_a.schema_name, CHECKOUT_EXPIRY)
+    assert (row.due_at, row.leased_until) == (session.expires_at, None)
+
+
+def test_settling_a_merchant_without_a_row_inserts_it(in_merchant_a):
+    now = timezone.now()
+    session = checkout_session_create(
+        livemode=False, amount=100, currency="EUR", order_id="DW-7", source="server",
+        expires_in=3600, now=now,
+    )  # fmt: skip
+    DueWork.objects.filter(schema_name=in_merchant_a.schema_name).delete()
+
+    assert due_work_settle(kind=CHECKOUT_EXPIRY) == session.expires_at
+    assert _row(in_merchant_a.schema_name, CHECKOUT_EXPIRY).due_at == session.expires_at
+
+
 def test_the_liability_snapshot_repeats_nightly_while_vouchers_are_outstanding(in_merchant_a):
     voucher = voucher_issue(currency="EUR", amount=700, livemode=True)
     slot = _row(in_merchant_a.schema_name, LIABILITY_SNAPSHOT).due_at
