@@ -18,8 +18,8 @@ identity sequences. Names are the template's, so no renaming afterwards. It runs
 caller's transaction: all or nothing.
 
 `clone_constraint_names_align` remains for schemas cloned by django-tenants' function before,
-which named multi-column unique constraints after PostgreSQL's defaults; `setup_platform`
-repairs them when it brings such a schema up to date.
+which named multi-column unique constraints after PostgreSQL's defaults: `setup_platform`
+repairs those behind in one pass before it migrates them.
 """
 
 from __future__ import annotations

@@ -130,16 +130,23 @@ class SchemaMigrator:
             emit_post_migrate_signal(
                 verbosity=0, interactive=False, db=connection.alias, apps=state.apps, plan=plan
             )
-        from tenants.cloning import clone_constraint_names_align
-
-        connection.set_schema_to_public()
-        if schema_name != settings.TENANT_BASE_SCHEMA:
-            # Schemas cloned before the clone kept the template's names (tenants.cloning).
-            clone_constraint_names_align(
-                template=settings.TENANT_BASE_SCHEMA, schemas=[schema_name]
-            )
         schema_migrations_recorded(schema_name=schema_name, digest=self.digest)
         return len(plan)
+
+
+def constraint_names_align(schema_names: Sequence[str], *, batch: int = 1000) -> int:
+    """Give the template's unique-constraint names to the merchant schemas among
+    `schema_names` that django-tenants' clone function named otherwise (tenants.cloning), before
+    their migrations run (a migration may name a constraint). One statement per `batch` schemas;
+    the number renamed."""
+    from tenants.cloning import clone_constraint_names_align
+
+    connection.set_schema_to_public()
+    merchants = [name for name in schema_names if name != settings.TENANT_BASE_SCHEMA]
+    return sum(
+        clone_constraint_names_align(template=settings.TENANT_BASE_SCHEMA, schemas=chunk)
+        for chunk in _chunks(merchants, batch)
+    )
 
 
 @dataclass

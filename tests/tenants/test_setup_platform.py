@@ -128,6 +128,31 @@ def test_one_failing_schema_does_not_stop_the_others_and_fails_the_run(monkeypat
     assert Merchant.objects.get(schema_name=broken).migrations_digest == "older-release"
 
 
+def test_constraint_names_are_aligned_once_for_every_schema_behind_before_migrating(
+    monkeypatch, migrated
+):
+    # A migration may name a constraint: older clones get the template's names first, in one
+    # pass over the schemas behind, not one catalog query per schema after its migrations.
+    from tenants import cloning
+
+    schemas = _schemas()
+    for schema_name in schemas:
+        _put_behind(schema_name)
+    aligned: list[tuple[list[str], int]] = []
+    original = cloning.clone_constraint_names_align
+
+    def recording(*, template, schemas):
+        aligned.append((list(schemas), len(migrated)))
+        return original(template=template, schemas=schemas)
+
+    monkeypatch.setattr(cloning, "clone_constraint_names_align", recording)
+
+    _setup_platform()
+
+    assert aligned == [(schemas[1:], 0)]  # every merchant schema (not the template), once, first
+    assert migrated == schemas
+
+
 def test_schemas_already_current_are_not_opened(migrated):
     _setup_platform()  # everything current
     migrated.clear()

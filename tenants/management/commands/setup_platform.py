@@ -15,6 +15,7 @@ from tenants.activation import merchant_live_activate_for_development
 from tenants.migrating import (
     ProgressPrinter,
     code_migrations_digest,
+    constraint_names_align,
     schemas_behind,
     schemas_migrate,
 )
@@ -67,6 +68,9 @@ class Command(BaseCommand):
                 + (f", migrating with {processes} processes" if behind else "")
             )
         write = self.stdout.write if verbosity >= 1 else (lambda line: None)
+        renamed = constraint_names_align(behind)
+        if renamed and verbosity >= 1:
+            self.stdout.write(f"merchant schemas: {renamed:,} constraint names aligned")
         run = schemas_migrate(behind, processes=processes, progress=ProgressPrinter(write))
         if verbosity >= 1 and behind:
             self.stdout.write(
