@@ -24,6 +24,7 @@ repairs those behind in one pass before it migrates them.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from django.core.exceptions import ValidationError
@@ -47,37 +48,41 @@ WITH object AS (
     FROM object JOIN pg_class rel ON rel.oid = object.objid
    WHERE object.classid = 'pg_class'::regclass AND rel.relkind IN ('r', 'p')
 )
-SELECT 1 AS step, object.objid AS oid, pg_get_functiondef(object.objid)
-  FROM object WHERE object.classid = 'pg_proc'::regclass
+SELECT 1 AS step, object.objid AS oid, pg_get_functiondef(object.objid), quote_ident(fn.proname)
+  FROM object JOIN pg_proc fn ON fn.oid = object.objid
+ WHERE object.classid = 'pg_proc'::regclass
 UNION ALL
 SELECT 2, tbl.oid,
        format('CREATE TABLE %%I.%%I (LIKE %%I.%%I INCLUDING DEFAULTS INCLUDING CONSTRAINTS'
               ' INCLUDING IDENTITY INCLUDING GENERATED INCLUDING STORAGE INCLUDING COMMENTS'
-              ' INCLUDING COMPRESSION)', %(schema)s, tbl.relname, %(template)s, tbl.relname)
+              ' INCLUDING COMPRESSION)', %(schema)s, tbl.relname, %(template)s, tbl.relname), NULL
   FROM template_table tbl
 UNION ALL
 -- Constraints that own an index (primary keys, unique, exclusion), then plain indexes, then
 -- foreign keys (their referenced keys exist by then).
 SELECT CASE con.contype WHEN 'f' THEN 5 ELSE 3 END, con.oid,
        format('ALTER TABLE %%s ADD CONSTRAINT %%I %%s', con.conrelid::regclass, con.conname,
-              pg_get_constraintdef(con.oid))
+              pg_get_constraintdef(con.oid)), NULL
   FROM template_table tbl
   JOIN pg_constraint con ON con.conrelid = tbl.oid AND con.contype IN ('p', 'u', 'x', 'f')
 UNION ALL
-SELECT 4, idx.indexrelid, pg_get_indexdef(idx.indexrelid)
+SELECT 4, idx.indexrelid, pg_get_indexdef(idx.indexrelid), NULL
   FROM template_table tbl
   JOIN pg_index idx ON idx.indrelid = tbl.oid
  WHERE NOT EXISTS (SELECT 1 FROM pg_constraint con
                     WHERE con.conrelid = idx.indrelid AND con.conindid = idx.indexrelid)
 UNION ALL
-SELECT 6, trg.oid, pg_get_triggerdef(trg.oid)
+-- (printed once per process: see _TRIGGER_DEFINITIONS)
+SELECT 6, trg.oid,
+       CASE WHEN trg.oid = ANY(%(printed)s::oid[]) THEN NULL ELSE pg_get_triggerdef(trg.oid) END,
+       concat_ws(':', trg.tgname, trg.tgrelid, trg.tgfoid, trg.tgtype)
   FROM template_table tbl
   JOIN pg_trigger trg ON trg.tgrelid = tbl.oid AND NOT trg.tgisinternal
 UNION ALL
 -- The template's rows (its django_migrations and content types) ...
 SELECT 7, tbl.oid,
        format('INSERT INTO %%I.%%I OVERRIDING SYSTEM VALUE SELECT * FROM %%I.%%I',
-              %(schema)s, tbl.relname, %(template)s, tbl.relname)
+              %(schema)s, tbl.relname, %(template)s, tbl.relname), NULL
   FROM template_table tbl
 UNION ALL
 -- ... and each identity sequence moved past them (setval is strict: an empty table's max is
@@ -85,12 +90,67 @@ UNION ALL
 SELECT 8, tbl.oid,
        format('SELECT setval(pg_get_serial_sequence(%%L, %%L), max(%%I)) FROM %%I.%%I',
               format('%%I.%%I', %(schema)s, tbl.relname), att.attname, att.attname,
-              %(schema)s, tbl.relname)
+              %(schema)s, tbl.relname), NULL
   FROM template_table tbl
   JOIN pg_attribute att ON att.attrelid = tbl.oid AND att.attnum > 0 AND att.attidentity <> ''
  ORDER BY 1, 2
 """
+# The template's trigger definitions as printed, by (trigger oid, identity): PostgreSQL prints a
+# trigger's function by resolving its name, which reads every function of that name in the
+# database (one per merchant schema), so each is printed once per process and reused while the
+# trigger is the same one (a changed trigger is a new one: triggers are dropped and created).
+_TRIGGER_DEFINITIONS: dict[tuple[int, str], str] = {}
+
+_STEP_FUNCTIONS = 1
+_STEP_TRIGGERS = 6
 _STEPS_NAMING_BOTH = (2, 7)  # CREATE TABLE … LIKE template.table, INSERT … SELECT FROM it
+
+
+def _trigger_definition(cursor, oid: int, *, identity: str, printed: str | None) -> str:
+    key = (oid, identity)
+    if printed is None:  # not printed this time: known, unless its identity changed
+        printed = _TRIGGER_DEFINITIONS.get(key)
+        if printed is None:
+            cursor.execute("SELECT pg_get_triggerdef(%s)", [oid])
+            printed = cursor.fetchone()[0]
+    _TRIGGER_DEFINITIONS[key] = printed
+    return printed
+
+
+def _statements_for(cursor, rows: list[tuple], *, template_q: str, schema_q: str) -> list[str]:
+    """The template's definitions (`_TEMPLATE_DDL_SQL` rows) as statements for the new schema.
+
+    Functions are created under a name no other schema has and renamed once the triggers that
+    call them exist (a trigger holds its function's oid): PostgreSQL resolves a function named
+    in DDL by reading every function of that name in the database, and each merchant schema has
+    the template's, so `CREATE TRIGGER … EXECUTE FUNCTION` read one row per merchant."""
+    statements, renames, calls = [], [], []
+    for step, oid, statement, function in rows:  # `function`: its name, or a trigger's identity
+        if step in _STEPS_NAMING_BOTH:
+            statements.append(statement)
+            continue
+        if step == _STEP_FUNCTIONS:
+            header = f"CREATE OR REPLACE FUNCTION {template_q}.{function}("
+            if not statement.startswith(header):
+                raise ValueError(f"Unexpected function definition: {statement[:200]}")
+            unique = f"superpayment_clone_{oid}"
+            statement = f"CREATE FUNCTION {schema_q}.{unique}(" + statement[len(header) :]
+            # Triggers name it qualified or not (it is on the search path they are printed with).
+            calls.append(
+                (
+                    re.compile(
+                        rf"EXECUTE FUNCTION (?:{re.escape(template_q)}\.)?{re.escape(function)}\("
+                    ),
+                    f"EXECUTE FUNCTION {schema_q}.{unique}(",
+                )
+            )
+            renames.append(f"ALTER FUNCTION {schema_q}.{unique} RENAME TO {function}")
+        elif step == _STEP_TRIGGERS:
+            statement = _trigger_definition(cursor, oid, identity=function, printed=statement)
+            for call, unique_call in calls:
+                statement = call.sub(lambda _, unique_call=unique_call: unique_call, statement)
+        statements.append(statement.replace(f"{template_q}.", f"{schema_q}."))
+    return statements + renames
 
 
 def schema_clone(*, template: str, schema: str) -> None:
@@ -114,15 +174,16 @@ def schema_clone(*, template: str, schema: str) -> None:
             exists, template_q, schema_q, _ = cursor.fetchone()
             if exists:
                 raise ValidationError("New schema name already exists")
-            cursor.execute(_TEMPLATE_DDL_SQL, {"template": template, "schema": schema})
+            printed = [oid for oid, _ in _TRIGGER_DEFINITIONS]
+            cursor.execute(
+                _TEMPLATE_DDL_SQL, {"template": template, "schema": schema, "printed": printed}
+            )
             # Replayed with the new schema first on the search path: unqualified names land
             # there. The template's own definitions name it where they qualify: renamed to the
             # new schema (the copies of its tables and rows name both, already right).
             script = [f"CREATE SCHEMA {schema_q}", f"SET search_path TO {schema_q}, public"]
-            for step, _, statement in cursor.fetchall():
-                if step not in _STEPS_NAMING_BOTH:
-                    statement = statement.replace(f"{template_q}.", f"{schema_q}.")
-                script.append(statement)
+            rows = cursor.fetchall()
+            script += _statements_for(cursor, rows, template_q=template_q, schema_q=schema_q)
             cursor.execute(";\n".join(script))
     finally:
         # django-tenants owns the connection's search_path: it sets it again on the next query.

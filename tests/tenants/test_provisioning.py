@@ -190,8 +190,16 @@ def test_provisioning_installs_no_function_and_reads_only_the_new_schemas_catalo
     functions_created = re.findall(
         r"CREATE\s+(?:OR\s+REPLACE\s+)?FUNCTION\s+([\w.]+)", " ".join(statements), re.I
     )
-    # Only the template's own trigger function, created in the new schema.
-    assert functions_created == ["m_corner_bakery.vouchers_ledger_refuse_change"]
+    # Only the template's own trigger function, created in the new schema (under a name no
+    # other schema has, then given the template's).
+    assert [name.split(".")[0] for name in functions_created] == ["m_corner_bakery"]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT tgfoid::regprocedure::text FROM pg_trigger"
+            " WHERE tgrelid = 'm_corner_bakery.vouchers_voucherledgerentry'::regclass"
+            " AND NOT tgisinternal"
+        )
+        assert cursor.fetchall() == [("m_corner_bakery.vouchers_ledger_refuse_change()",)]
     assert any(s.startswith("CREATE SCHEMA") for s in statements)
     catalog_reads = [
         s
@@ -243,3 +251,39 @@ def test_provisioning_on_one_connection_leaves_its_backend_no_bigger(outer_trans
     # Five more clones on the same connection: before, +200 to +260 KB; now the backend's size
     # is what a fresh one has, to the byte.
     assert sizes[-1] - sizes[0] < 64 * 1024, sizes
+
+
+def _function_name_reads() -> int:
+    """Rows this backend has read so far from pg_proc's (name, arguments, schema) index."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_stat_get_xact_tuples_returned(%s::regclass)"
+            " + pg_stat_get_xact_tuples_fetched(%s::regclass)",
+            ["pg_proc_proname_args_nsp_index"] * 2,
+        )
+        return cursor.fetchone()[0]
+
+
+def _provision_reading_function_names(slug: str) -> int:
+    before = _function_name_reads()
+    provision_merchant(slug=slug, name="Twin", country="DE", default_currency="EUR")
+    return _function_name_reads() - before
+
+
+def test_provisioning_reads_no_function_of_other_merchant_schemas():
+    # Every merchant schema has the template's trigger function, under the same name; naming it
+    # in DDL (or printing a trigger that calls it) made PostgreSQL read every function of that
+    # name: one row per merchant for each provisioning.
+    _provision_reading_function_names("twin-warm")  # prints the template's triggers once
+    with_few = _provision_reading_function_names("twin-one")
+    with connection.cursor() as cursor:
+        for number in range(40):  # 40 more schemas with a function of that name
+            cursor.execute(
+                f"CREATE SCHEMA twin_{number};"
+                f" CREATE FUNCTION twin_{number}.vouchers_ledger_refuse_change() RETURNS trigger"
+                " LANGUAGE plpgsql AS $$BEGIN RETURN NULL; END$$"
+            )
+
+    with_more = _provision_reading_function_names("twin-two")
+
+    assert with_more - with_few < 40  # not one row per schema (172 more before)
