@@ -2,9 +2,11 @@
 
 Django lists tables (`MigrationRecorder.has_table`, `migrate`'s checks) with a query over every
 row of `pg_class` filtered by `pg_table_is_visible`; with a schema per merchant, `pg_class` holds
-~90 rows per merchant, so each listing cost more for every merchant that exists (four of them
-in one `migrate` of the shared schema: 0.35 s at 530 merchants). Here the schema's relations
-are found through pg_depend's index on the referenced namespace, then by oid.
+~90 rows per merchant, so each listing cost more for every merchant that exists (one listing
+of a merchant schema, `bench/tenancy.py`: 17 ms at 101 merchants, 207 ms at 2,001). Here the
+schema's relations are found through pg_depend's index on the referenced namespace, then by
+oid (0.5 to 1.6 ms at both; `tests/superpayment/test_postgresql_backend.py` checks it answers as
+the stock query does).
 """
 
 from __future__ import annotations
