@@ -124,8 +124,14 @@ def _statements_for(cursor, rows: list[tuple], *, template_q: str, schema_q: str
     call them exist (a trigger holds its function's oid): PostgreSQL resolves a function named
     in DDL by reading every function of that name in the database, and each merchant schema has
     the template's, so `CREATE TRIGGER … EXECUTE FUNCTION` read one row per merchant."""
-    statements, renames, calls = [], [], []
+    statements, renames, calls, names = [], [], [], []
     for step, oid, statement, function in rows:  # `function`: its name, or a trigger's identity
+        if step not in (_STEP_FUNCTIONS, _STEP_TRIGGERS) and any(
+            f"{name}(" in statement for name in names
+        ):
+            # Only triggers call the template's functions today; an index or a constraint that
+            # did would be created while the function has its temporary name.
+            raise ValueError(f"The clone cannot yet copy a definition calling {names}: {statement}")
         if step in _STEPS_NAMING_BOTH:
             statements.append(statement)
             continue
@@ -145,6 +151,7 @@ def _statements_for(cursor, rows: list[tuple], *, template_q: str, schema_q: str
                 )
             )
             renames.append(f"ALTER FUNCTION {schema_q}.{unique} RENAME TO {function}")
+            names.append(function)
         elif step == _STEP_TRIGGERS:
             statement = _trigger_definition(cursor, oid, identity=function, printed=statement)
             for call, unique_call in calls:
