@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from billing.models import CommissionPlan
+from superpayment.pipeline import Statement
 from superpayment.prepared import model_columns, model_from_row, prepared_fetch_one
 from tenants.models import Merchant
 
@@ -72,3 +73,29 @@ def plan_in_force(*, merchant: Merchant, currency: str, at: datetime) -> PlanTer
         return PlanTerms(plan=None, name=FALLBACK_PLAN_NAME, bps=FALLBACK_BPS, fixed_fee=0)
     plan = model_from_row(CommissionPlan, row)
     return PlanTerms(plan=plan, name=plan.name, bps=plan.bps, fixed_fee=plan.fixed_fee)
+
+
+# Every plan in force for the merchant at `at`, in any currency, in plan_in_force's rank: a
+# payment reads them in its first round trip, before it knows its session's currency
+# (`plan_terms_choose` picks). A handful of rows: the merchant's plans and the defaults.
+_PLANS_IN_FORCE_SQL = f"""
+SELECT {model_columns(CommissionPlan, "p")}
+  FROM {{public}}.{CommissionPlan._meta.db_table} p
+ WHERE (p.merchant_id = %(merchant)s OR p.merchant_id IS NULL)
+   AND p.effective_from <= %(at)s
+   AND (p.effective_to IS NULL OR p.effective_to > %(at)s)
+ ORDER BY p.merchant_id IS NULL, p.currency = '', p.effective_from DESC, p.id DESC
+"""  # noqa: S608 - table and column names from model meta; values are bound
+
+
+def plans_in_force_statement(*, merchant: Merchant, at: datetime) -> Statement:
+    return Statement(_PLANS_IN_FORCE_SQL, {"merchant": merchant.pk, "at": at})
+
+
+def plan_terms_choose(rows: list[tuple], *, currency: str) -> PlanTerms:
+    """plan_in_force's answer for `currency`, from the rows of `plans_in_force_statement`."""
+    for row in rows:
+        plan = model_from_row(CommissionPlan, row)
+        if plan.currency in (currency, ""):
+            return PlanTerms(plan=plan, name=plan.name, bps=plan.bps, fixed_fee=plan.fixed_fee)
+    return PlanTerms(plan=None, name=FALLBACK_PLAN_NAME, bps=FALLBACK_BPS, fixed_fee=0)

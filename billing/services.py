@@ -20,7 +20,8 @@ from django.db.models import Sum
 
 from billing.errors import BillingError, BillingErrorCode
 from billing.models import CommissionEntry
-from billing.plans import commission_compute, plan_in_force, reversal_cumulative
+from billing.plans import PlanTerms, commission_compute, plan_in_force, reversal_cumulative
+from superpayment.pipeline import Statement
 from superpayment.prepared import (
     model_insert_clause,
     model_insert_values,
@@ -29,7 +30,7 @@ from superpayment.prepared import (
 )
 from tenants.models import Merchant
 
-__all__ = ["commission_record_payment", "commission_record_refund"]
+__all__ = ["commission_payment_statement", "commission_record_payment", "commission_record_refund"]
 
 
 def _check(amount: int, currency: str, occurred_at: datetime) -> None:
@@ -39,6 +40,50 @@ def _check(amount: int, currency: str, occurred_at: datetime) -> None:
         raise BillingError(BillingErrorCode.CURRENCY_MISMATCH, f"{currency!r} is no currency.")
     if occurred_at.tzinfo is None:
         raise ValueError("occurred_at must be timezone-aware")
+
+
+def commission_payment_statement(
+    *,
+    merchant: Merchant,
+    payment_id: str,
+    amount: int,
+    currency: str,
+    livemode: bool,
+    occurred_at: datetime,
+    terms: PlanTerms,
+) -> tuple[CommissionEntry, Statement]:
+    """The commission entry of one successful payment under `terms` (the plan in force, read by
+    the caller with `plans_in_force_statement`), and the statement that writes it: for a payer
+    that sends it with the rest of its transaction. The payment id is new, so the insert's
+    ON CONFLICT never fires here; recording a payment twice is `commission_record_payment`'s."""
+    _check(amount, currency, occurred_at)
+    entry = _entry_new(
+        merchant=merchant,
+        payment_id=payment_id,
+        amount=amount,
+        currency=currency,
+        livemode=livemode,
+        occurred_at=occurred_at,
+        terms=terms,
+    )
+    return entry, Statement(_ENTRY_INSERT_SQL, model_insert_values(entry))
+
+
+def _entry_new(*, merchant, payment_id, amount, currency, livemode, occurred_at, terms):
+    return CommissionEntry(
+        merchant=merchant,
+        kind=CommissionEntry.Kind.CHARGE,
+        payment_id=payment_id,
+        currency=currency,
+        livemode=livemode,
+        occurred_at=occurred_at,
+        base_amount=amount,
+        amount=commission_compute(amount=amount, bps=terms.bps, fixed_fee=terms.fixed_fee),
+        plan=terms.plan,
+        plan_name=terms.name,
+        bps=terms.bps,
+        fixed_fee=terms.fixed_fee,
+    )
 
 
 def commission_record_payment(
@@ -58,19 +103,14 @@ def commission_record_payment(
     duplicate); only then is the first entry read."""
     _check(amount, currency, occurred_at)
     terms = plan_in_force(merchant=merchant, currency=currency, at=occurred_at)
-    entry = CommissionEntry(
+    entry = _entry_new(
         merchant=merchant,
-        kind=CommissionEntry.Kind.CHARGE,
         payment_id=payment_id,
+        amount=amount,
         currency=currency,
         livemode=livemode,
         occurred_at=occurred_at,
-        base_amount=amount,
-        amount=commission_compute(amount=amount, bps=terms.bps, fixed_fee=terms.fixed_fee),
-        plan=terms.plan,
-        plan_name=terms.name,
-        bps=terms.bps,
-        fixed_fee=terms.fixed_fee,
+        terms=terms,
     )
     # A concurrent call for the same payment waits on the unique index, then finds the row.
     inserted = prepared_fetch_one(_ENTRY_INSERT_SQL, model_insert_values(entry))

@@ -2,9 +2,16 @@
 
 The shopper lists vouchers (each one holds its share of the amount, soonest-expiring first) and
 confirms. `checkout_session_confirm` then, in one transaction under the session's row lock:
-debits every held voucher (vouchers.holds -> vouchers.services), writes the commission ledger
-entry (billing, public schema), creates the Payment with its commission snapshot, completes the
-session and writes the `payment.succeeded` event (webhooks outbox). All of it or none of it.
+debits every held voucher (vouchers.holds), writes the commission ledger entry (billing, public
+schema), creates the Payment with its commission snapshot, completes the session and writes the
+`payment.succeeded` event (webhooks outbox). All of it or none of it.
+
+In three round trips (superpayment.pipeline): (1) the session locked, its holds, the commission
+plans in force and the webhook endpoints; (2) the held vouchers locked (with the other holds'
+sums when shares must be allocated again), after which every check has been made; (3) the
+debits, the commission entry, the payment with its session completed, the holds dropped, the
+events with their deliveries, and COMMIT. Each statement is written by the app that owns it
+(vouchers, billing, webhooks, checkout); this module only decides when each is sent.
 
 Holds are guarantees (vouchers.holds): a session whose holds cover its amount pays whatever other
 sessions confirm meanwhile; paying an order releases the holds of its other sessions, in the same
@@ -19,18 +26,21 @@ from __future__ import annotations
 
 import datetime
 import hmac
+from dataclasses import dataclass
 
 import structlog
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from billing.services import commission_record_payment
+from billing.plans import plan_terms_choose, plans_in_force_statement
+from billing.services import commission_payment_statement
 from checkout.errors import CheckoutError, CheckoutErrorCode
 from checkout.models import CheckoutSession, Payment, RememberedVoucher, payment_public_id_new
 from checkout.objects import payment_object
 from checkout.sessions import order_assert_unpaid, session_assert_open
 from superpayment import metrics
 from superpayment.errors import violated_constraint
+from superpayment.pipeline import Statement, statements_send
 from superpayment.prepared import (
     model_columns,
     model_from_row,
@@ -41,17 +51,28 @@ from superpayment.prepared import (
 )
 from tenants.models import Merchant
 from vouchers.errors import VoucherError
+from vouchers.events import VOUCHER_EXHAUSTED, voucher_event_statement
 from vouchers.holds import (
+    Held,
     HoldPlan,
     voucher_hold_add,
     voucher_hold_remove,
+    voucher_holds_debit,
+    voucher_holds_from_rows,
+    voucher_holds_lock_statements,
     voucher_holds_plan,
-    voucher_holds_redeem,
     voucher_holds_release,
-    voucher_holds_settle,
+    voucher_holds_settle_statement,
+    voucher_holds_statement,
 )
 from vouchers.throttle import code_attempt_failed, code_attempts_check
-from webhooks.services import event_record
+from webhooks.services import (
+    Subscriptions,
+    event_inserted,
+    event_statement,
+    subscriptions_from_rows,
+    subscriptions_statement,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -177,10 +198,10 @@ RETURNING id
 """  # noqa: S608 - table and column names from model meta; values are bound
 
 
-def _payment_record(payment: Payment, session: CheckoutSession) -> None:
-    values = model_insert_values(payment)  # sets payment.updated_at (auto_now), as save() would
+def _payment_record_statement(payment: Payment, session: CheckoutSession) -> Statement:
+    values = model_insert_values(payment)  # sets created_at and updated_at, as save() would
     session.updated_at = payment.updated_at
-    row = prepared_fetch_one(
+    return Statement(
         _PAYMENT_RECORD_SQL,
         values
         | {
@@ -191,16 +212,71 @@ def _payment_record(payment: Payment, session: CheckoutSession) -> None:
             "session_updated_at": session.updated_at,
         },
     )
-    model_inserted(payment, row[0])
+
+
+@dataclass(frozen=True)
+class _FirstReads:
+    """The confirm's first round trip: the session locked, its holds, the commission plans in
+    force and the webhook endpoints."""
+
+    session: CheckoutSession
+    holds: list[Held]
+    plans: list[tuple]
+    subscriptions: Subscriptions
+
+
+def _first_reads(*, merchant: Merchant, session_id: str, now: datetime.datetime) -> _FirstReads:
+    session_rows, hold_rows, plan_rows, endpoint_rows = statements_send(
+        [
+            Statement(_SESSION_LOCKED_SQL, {"public_id": session_id}),
+            # After the lock: a statement of its own, so it sees the holds as the last change
+            # under that lock left them.
+            voucher_holds_statement(holder=session_id),
+            plans_in_force_statement(merchant=merchant, at=now),
+            subscriptions_statement(),
+        ]
+    )
+    if not session_rows:
+        raise CheckoutError(
+            CheckoutErrorCode.SESSION_NOT_FOUND, "No such checkout session.", param="session"
+        )
+    return _FirstReads(
+        session=model_from_row(CheckoutSession, session_rows[0]),
+        holds=voucher_holds_from_rows(hold_rows),
+        plans=plan_rows,
+        subscriptions=subscriptions_from_rows(endpoint_rows),
+    )
+
+
+def _remembered_hold(
+    *, session: CheckoutSession, remembered: RememberedVoucher, now: datetime.datetime
+) -> list[Held]:
+    """One click: the remembered voucher alone holds the amount; the session's holds after."""
+    voucher_holds_release(holders=[session.public_id])
+    voucher_hold_add(
+        holder=session.public_id,
+        code=remembered.voucher.code,
+        amount=session.amount,
+        currency=session.currency,
+        livemode=session.livemode,
+        order_id=session.order_id,
+        hold_until=session.expires_at,
+        now=now,
+    )
+    remembered.last_used_at = now
+    remembered.save(update_fields=["last_used_at"])
+    (rows,) = statements_send([voucher_holds_statement(holder=session.public_id)])
+    return voucher_holds_from_rows(rows)
 
 
 def _confirm_locked(
     *,
     merchant: Merchant,
-    session: CheckoutSession,
+    reads: _FirstReads,
     remembered: RememberedVoucher | None,
     now: datetime.datetime,
 ) -> Payment:
+    session = reads.session
     session_assert_open(session, now=now)
     if session.livemode and not merchant.live_activated:
         # Keys already refuse live mode before activation; this guards the payment itself.
@@ -208,29 +284,22 @@ def _confirm_locked(
             CheckoutErrorCode.LIVE_MODE_NOT_ACTIVATED,
             "This shop cannot take live payments yet. No voucher was charged.",
         )
-    # An order paid by another session is refused by the payment_order_once index when the
-    # Payment is inserted below; the whole transaction, debits included, then rolls back.
+    holds = reads.holds
     if remembered is not None:
-        voucher_holds_release(holders=[session.public_id])
-        voucher_hold_add(
-            holder=session.public_id,
-            code=remembered.voucher.code,
-            amount=session.amount,
-            currency=session.currency,
-            livemode=session.livemode,
-            order_id=session.order_id,
-            hold_until=session.expires_at,
-            now=now,
-        )
-        remembered.last_used_at = now
-        remembered.save(update_fields=["last_used_at"])
+        holds = _remembered_hold(session=session, remembered=remembered, now=now)
+    # Second round trip: the vouchers locked (with the other holds' sums if shares must be
+    # allocated again). Every check is then made here, so the last round trip can commit.
     payment_id = payment_public_id_new()
     try:
-        debits = voucher_holds_redeem(
-            holder=session.public_id,
+        locked = statements_send(
+            voucher_holds_lock_statements(
+                holds=holds, holder=session.public_id, amount=session.amount, now=now
+            )
+        )
+        paying = voucher_holds_debit(
+            holds=holds,
+            rows=locked,
             amount=session.amount,
-            currency=session.currency,
-            livemode=session.livemode,
             reference=payment_id,
             order_id=session.order_id,
             now=now,
@@ -239,13 +308,20 @@ def _confirm_locked(
         # Another session of this order was paid and released this one's holds: say so.
         order_assert_unpaid(livemode=session.livemode, order_id=session.order_id)
         raise
-    commission = commission_record_payment(
+    exhausted = [
+        voucher_event_statement(
+            voucher=voucher, event_type=VOUCHER_EXHAUSTED, subscriptions=reads.subscriptions
+        )
+        for voucher in paying.exhausted
+    ]
+    entry, commission = commission_payment_statement(
         merchant=merchant,
         payment_id=payment_id,
         amount=session.amount,
         currency=session.currency,
         livemode=session.livemode,
         occurred_at=now,
+        terms=plan_terms_choose(reads.plans, currency=session.currency),
     )
     payment = Payment(
         public_id=payment_id,
@@ -256,25 +332,44 @@ def _confirm_locked(
         order_id=session.order_id,
         tenders=[
             {"voucher": debit.voucher_id, "code_last4": debit.code_last4, "amount": debit.amount}
-            for debit in debits
+            for debit in paying.debits
         ],
-        commission_amount=commission.amount,
-        commission_plan=_commission_plan(commission),
+        commission_amount=entry.amount,
+        commission_plan=_commission_plan(entry),
     )
     session.status = CheckoutSession.Status.COMPLETED
     session.completed_at = now
     session.version += 1
-    _payment_record(payment, session)
-    # After the payment's insert: a concurrent confirm of the same order waits on the order's
-    # unique index before either touches the other's holds.
-    voucher_holds_settle(
-        holder=session.public_id, order_id=session.order_id, livemode=session.livemode, now=now
-    )
-    event_record(
+    recorded = _payment_record_statement(payment, session)
+    event, succeeded = event_statement(
         event_type="payment.succeeded",
         data_object=payment_object(payment, session_id=session.public_id),
         livemode=payment.livemode,
+        subscriptions=reads.subscriptions,
     )
+    # Third round trip, COMMIT included. The holds are dropped after the payment's insert: a
+    # concurrent confirm of the same order waits on the order's unique index before either
+    # touches the other's holds.
+    rows = statements_send(
+        [
+            *paying.statements,
+            *(statement for _event, statement in exhausted),
+            commission,
+            recorded,
+            voucher_holds_settle_statement(
+                holder=session.public_id,
+                order_id=session.order_id,
+                livemode=session.livemode,
+                now=now,
+            ),
+            succeeded,
+        ],
+        commit=True,
+    )
+    model_inserted(payment, rows[-3][0][0])
+    if rows[-4]:
+        model_inserted(entry, rows[-4][0][0])
+    event_inserted(event, rows[-1])
     return payment
 
 
@@ -300,7 +395,8 @@ def checkout_session_confirm(
     now = now or timezone.now()
     try:
         with transaction.atomic():
-            session = session_locked(public_id=session_id)
+            reads = _first_reads(merchant=merchant, session_id=session_id, now=now)
+            session = reads.session
             if not hmac.compare_digest(session.confirm_token, confirm_token or ""):
                 raise CheckoutError(
                     CheckoutErrorCode.CONFIRM_TOKEN_INVALID,
@@ -310,7 +406,7 @@ def checkout_session_confirm(
             if session.status == CheckoutSession.Status.COMPLETED:
                 return Payment.objects.get(session=session)
             payment = _confirm_locked(
-                merchant=merchant, session=session, remembered=remembered, now=now
+                merchant=merchant, reads=reads, remembered=remembered, now=now
             )
     except IntegrityError as exc:
         # Two sessions of one order confirmed at once: the unique index let one through.

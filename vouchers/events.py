@@ -34,6 +34,19 @@ def voucher_event_record(*, voucher: Voucher, event_type: str) -> None:
     )
 
 
+def voucher_event_statement(*, voucher: Voucher, event_type: str, subscriptions):
+    """`voucher_event_record` for a payer that sends its statements together
+    (webhooks.services.event_statement): the event and its statement."""
+    from webhooks.services import event_statement
+
+    return event_statement(
+        event_type=event_type,
+        data_object=voucher_api_object(voucher),
+        livemode=voucher.livemode,
+        subscriptions=subscriptions,
+    )
+
+
 def voucher_change_event_type(voucher: Voucher) -> str:
     """`voucher.exhausted` when the change left nothing to spend, else `voucher.updated`."""
     if voucher.status == Voucher.Status.EXHAUSTED:

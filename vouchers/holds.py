@@ -8,12 +8,16 @@ locks are held (a statement of its own, so with a snapshot taken after the wait)
 adding the same voucher at once see each other's holds.
 
 So the unexpired holds on a voucher never add up to more than its balance, and a hold is a
-guarantee: redeeming (`voucher_holds_redeem`) debits exactly the held shares when they cover the
+guarantee: paying (`voucher_holds_debit`) debits exactly the held shares when they cover the
 amount, whatever other holders pay meanwhile, and fails only if the merchant disabled, adjusted or
 voided a voucher, or it expired, in between (the error names the voucher). Only holds that do not
 cover the amount are re-allocated at payment time, under locks, from what is available then.
-`voucher_holds_settle` then drops the payer's holds and those of every other holder of the same
-order, which can no longer pay.
+`voucher_holds_settle_statement` then drops the payer's holds and those of every other holder of
+the same order, which can no longer pay.
+
+A payment sends these as statements (superpayment.pipeline): the holds read with the session's
+lock, the vouchers locked (with the other holds' sums when shares must be allocated again), then
+the debits with the rest of the payment and its COMMIT, three round trips in all.
 """
 
 from __future__ import annotations
@@ -26,13 +30,21 @@ from django.db import transaction
 from django.db.models import QuerySet, Sum
 from django.utils import timezone
 
-from superpayment.prepared import model_columns, model_from_row, prepared_fetch
+from superpayment.pipeline import Statement
+from superpayment.prepared import model_columns, model_from_row
 from vouchers.codes import code_last4, code_normalise
-from vouchers.errors import VoucherError, VoucherErrorCode
+from vouchers.errors import VoucherError, VoucherErrorCode, voucher_not_redeemable
 from vouchers.hold_models import VoucherHold
+from vouchers.locks import (
+    voucher_after_debit,
+    voucher_debit_locked_statement,
+    voucher_debit_takes,
+    vouchers_lock_statement,
+)
 from vouchers.models import Voucher
-from vouchers.redemption import VoucherTender, redemption_refusal
-from vouchers.services import MAX_TENDERS, VoucherDebit, voucher_redeem
+from vouchers.redemption import VoucherTender, redemption_refusal, voucher_is_usable
+from vouchers.rules import voucher_redemption_limit
+from vouchers.services import MAX_TENDERS, VoucherDebit
 
 FAR_FUTURE = datetime.datetime.max.replace(tzinfo=datetime.UTC)
 
@@ -127,10 +139,8 @@ def _allocate(
     return _plan(shares, amount)
 
 
-# The holder's holds with their vouchers, pk order, not locked: the confirm's first statement on
-# vouchers, so it runs prepared (superpayment.prepared). Held shares that cover the amount need no
-# lock before their debits (whose conditional UPDATEs lock and re-check each row); only a
-# re-allocation locks first and then reads the other holds (`_replanned`).
+# The holder's holds with their vouchers, pk order, not locked: read with the session a payment
+# locks (one round trip), then the vouchers are locked (`voucher_holds_lock_statements`).
 _HOLDER_HOLDS_SQL = f"""
 SELECT {model_columns(Voucher, "v")}, h.amount, h.expires_at
   FROM {VoucherHold._meta.db_table} h
@@ -159,18 +169,12 @@ DELETE FROM {VoucherHold._meta.db_table}
 
 
 @dataclass(frozen=True)
-class _Held:
+class Held:
+    """One of a holder's holds, with its voucher as read (not locked)."""
+
     voucher: Voucher
     amount: int
     expires_at: datetime.datetime
-
-
-def _holder_holds(*, holder: str) -> list[_Held]:
-    """The holder's holds with their vouchers, in pk order: one prepared statement."""
-    return [
-        _Held(voucher=model_from_row(Voucher, row), amount=row[-2], expires_at=row[-1])
-        for row in prepared_fetch(_HOLDER_HOLDS_SQL, {"holder": holder})
-    ]
 
 
 def _holder_voucher_pks(holder: str) -> list[int]:
@@ -293,61 +297,128 @@ def voucher_holds_purge_expired(*, now: datetime.datetime | None = None) -> int:
     return deleted
 
 
-def voucher_holds_redeem(
-    *,
-    holder: str,
-    amount: int,
-    currency: str,
-    livemode: bool,
-    reference: str,
-    order_id: str,
-    now: datetime.datetime | None = None,
-) -> list[VoucherDebit]:
-    """Pay `amount` with the holder's vouchers, every voucher debited or none: exactly the held
-    shares when they cover the amount (a hold is a guarantee), otherwise shares re-allocated under
-    row locks from what is available now. The holds stay until `voucher_holds_settle`.
-    Runs in the caller's transaction (it must be inside one)."""
-    if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("voucher_holds_redeem runs inside the caller's transaction")
-    now = now or timezone.now()
-    holds = _holder_holds(holder=holder)
+@dataclass(frozen=True)
+class HoldsDebit:
+    """What paying with a holder's vouchers will do, decided under the vouchers' locks: the
+    debits, the statements that make them, and the vouchers they empty (as the debits leave
+    them: each owes a voucher.exhausted event)."""
+
+    debits: list[VoucherDebit]
+    statements: list[Statement]
+    exhausted: list[Voucher]
+
+
+def voucher_holds_statement(*, holder: str) -> Statement:
+    """The holder's holds with their vouchers, pk order, not locked (`voucher_holds_from_rows`
+    reads its rows). A payment reads them with the checkout session it locks."""
+    return Statement(_HOLDER_HOLDS_SQL, {"holder": holder})
+
+
+def voucher_holds_from_rows(rows: list[tuple]) -> list[Held]:
+    return [
+        Held(voucher=model_from_row(Voucher, row), amount=row[-2], expires_at=row[-1])
+        for row in rows
+    ]
+
+
+def _covers(holds: list[Held], amount: int, now: datetime.datetime) -> bool:
+    return sum(held.amount for held in holds if held.expires_at > now) == amount
+
+
+def voucher_holds_lock_statements(
+    *, holds: list[Held], holder: str, amount: int, now: datetime.datetime
+) -> list[Statement]:
+    """Lock the held vouchers (pk order) and, when the holds do not cover `amount`, read what the
+    other holders reserve on them, by a statement of its own: it starts once the locks are held,
+    so its snapshot sees every hold committed meanwhile (one statement that both waited for the
+    lock and read the holds would count holds already gone and miss holds just taken). Sent
+    together: one round trip. `voucher_holds_debit` reads their rows."""
     if not holds:
         raise VoucherError(
             VoucherErrorCode.CODE_INVALID, "Add a voucher code to pay.", param="code"
         )
-    shares = {held.voucher.pk: held.amount for held in holds if held.expires_at > now}
-    vouchers = [held.voucher for held in holds]
-    if sum(shares.values()) != amount:
-        shares = _replanned(holder=holder, vouchers=vouchers, amount=amount, now=now)
-    ordered = [voucher for voucher in sorted(vouchers, key=_expiry_order) if shares.get(voucher.pk)]
-    tenders = [
-        VoucherTender(code=voucher.code, amount=shares[voucher.pk], param=f"tenders[{index}]")
-        for index, voucher in enumerate(ordered)
-    ]
-    try:
-        return voucher_redeem(
-            tenders=tenders,
-            amount=amount,
-            currency=currency,
-            livemode=livemode,
-            reference=reference,
-            order_id=order_id,
-            now=now,
+    pks = [held.voucher.pk for held in holds]
+    statements = [vouchers_lock_statement(pks=pks)]
+    if not _covers(holds, amount, now):
+        statements.append(_held_elsewhere_statement(voucher_pks=pks, holder=holder, now=now))
+    return statements
+
+
+def voucher_holds_debit(
+    *,
+    holds: list[Held],
+    rows: list[list[tuple]],
+    amount: int,
+    reference: str,
+    order_id: str,
+    now: datetime.datetime,
+) -> HoldsDebit:
+    """Pay `amount` with the holder's vouchers, locked by `voucher_holds_lock_statements` (whose
+    `rows` these are), every voucher debited or none: exactly the held shares when they cover the
+    amount (a hold is a guarantee), otherwise shares allocated from what is available now. A
+    voucher that cannot give its share is refused here, named, before anything is written. The
+    holds stay until `voucher_holds_settle_statement`."""
+    locked = [model_from_row(Voucher, row) for row in rows[0]]
+    if _covers(holds, amount, now):
+        shares = {held.voucher.pk: held.amount for held in holds if held.expires_at > now}
+    else:
+        others = {voucher_pk: total for voucher_pk, total in rows[1]}
+        shares = _shares_covering(vouchers=locked, others=others, amount=amount)
+    ordered = [voucher for voucher in sorted(locked, key=_expiry_order) if shares.get(voucher.pk)]
+    debits, statements, exhausted = [], [], []
+    for index, voucher in enumerate(ordered):
+        share = shares[voucher.pk]
+        limit = voucher_redemption_limit(voucher.rules)
+        if not voucher_debit_takes(voucher, amount=share, redemption_limit=limit, now=now):
+            raise _refusal_named(_debit_refusal(voucher, share, index, now), ordered)
+        after = voucher_after_debit(voucher, amount=share, now=now)
+        debits.append(
+            VoucherDebit(
+                voucher_id=voucher.public_id,
+                code_last4=code_last4(voucher.code),
+                amount=share,
+                balance_after=after.balance,
+                version=after.version,
+            )
         )
-    except VoucherError as exc:
-        raise _refusal_named(exc, ordered) from exc
+        statements.append(
+            voucher_debit_locked_statement(
+                voucher=voucher,
+                amount=share,
+                redemption_limit=limit,
+                reference=reference,
+                order_id=order_id,
+                now=now,
+            )
+        )
+        if after.balance == 0:
+            exhausted.append(after)
+    # In pk order, as every lock on vouchers is taken.
+    order = sorted(range(len(ordered)), key=lambda i: ordered[i].pk)
+    return HoldsDebit(debits=debits, statements=[statements[i] for i in order], exhausted=exhausted)
 
 
-def _replanned(
-    *, holder: str, vouchers: list[Voucher], amount: int, now: datetime.datetime
+def _debit_refusal(
+    voucher: Voucher, share: int, index: int, now: datetime.datetime
+) -> VoucherError:
+    """Why a locked voucher cannot give `share`, as the shopper's answer names it."""
+    param = f"tenders[{index}]"
+    if not voucher_is_usable(voucher, currency=None, now=now) or (
+        voucher.redemption_count >= voucher_redemption_limit(voucher.rules)
+    ):
+        return voucher_not_redeemable(param)
+    return VoucherError(
+        VoucherErrorCode.INSUFFICIENT_BALANCE,
+        f"Voucher …{code_last4(voucher.code)} holds {voucher.balance}, less than {share}.",
+        param=param,
+    )
+
+
+def _shares_covering(
+    *, vouchers: list[Voucher], others: dict[int, int], amount: int
 ) -> dict[int, int]:
-    """Shares of `amount` over the holder's vouchers from what is available now: the vouchers
-    locked first, then the other holds read by a statement of its own, so its snapshot follows
-    the wait and sees every hold committed meanwhile (one statement that both waited for the lock
-    and read the holds would count holds already gone and miss holds just taken)."""
-    locked = _locked(voucher.pk for voucher in vouchers)
-    others = voucher_held_elsewhere(voucher_pks=[v.pk for v in locked], holder=holder, now=now)
-    shares = _shares(vouchers=locked, others=others, amount=amount)
+    """Shares of `amount` over the locked vouchers from what other holders leave of them."""
+    shares = _shares(vouchers=vouchers, others=others, amount=amount)
     plan = _plan(shares, amount)
     if plan.remaining:
         raise VoucherError(
@@ -384,20 +455,30 @@ def _tender_index(param: str | None) -> int | None:
     return None
 
 
-def voucher_holds_settle(
-    *, holder: str, order_id: str, livemode: bool, now: datetime.datetime | None = None
-) -> None:
+def voucher_holds_settle_statement(
+    *, holder: str, order_id: str, livemode: bool, now: datetime.datetime
+) -> Statement:
     """A holder paid `order_id`: drop its holds and release those of every other holder of that
-    order, in the caller's transaction (one prepared statement)."""
-    prepared_fetch(
+    order, in the caller's transaction (one statement)."""
+    return Statement(
         _HOLDS_SETTLE_SQL,
-        {
-            "holder": holder,
-            "order_id": order_id,
-            "livemode": livemode,
-            "now": now or timezone.now(),
-        },
+        {"holder": holder, "order_id": order_id, "livemode": livemode, "now": now},
     )
+
+
+# What other holders' unexpired holds reserve on each of some vouchers.
+_HELD_ELSEWHERE_SQL = f"""
+SELECT h.voucher_id, sum(h.amount)
+  FROM {VoucherHold._meta.db_table} h
+ WHERE h.voucher_id = ANY(%(ids)s) AND h.holder <> %(holder)s AND h.expires_at > %(now)s
+ GROUP BY h.voucher_id
+"""  # noqa: S608 - table names from model meta; values are bound
+
+
+def _held_elsewhere_statement(
+    *, voucher_pks: list[int], holder: str, now: datetime.datetime
+) -> Statement:
+    return Statement(_HELD_ELSEWHERE_SQL, {"ids": voucher_pks, "holder": holder, "now": now})
 
 
 def voucher_held_elsewhere(

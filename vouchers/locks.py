@@ -19,12 +19,14 @@ they lock with `SELECT ... FOR UPDATE` ordered by pk.
 
 from __future__ import annotations
 
+import copy
 import datetime
 from dataclasses import dataclass
 
 from django.db.models import QuerySet
 
-from superpayment.prepared import prepared_fetch_one
+from superpayment.pipeline import Statement
+from superpayment.prepared import model_columns, prepared_fetch_one
 from vouchers.models import Voucher
 
 
@@ -175,3 +177,96 @@ def voucher_debit(
         },
     )
     return DebitOutcome(balance_after=row[0], version=row[1]) if row else None
+
+
+# A payment in the checkout locks the vouchers its holds name before it debits them (in pk
+# order, with the session already locked), so it knows before it sends its last round trip,
+# COMMIT included, that every debit will take: nothing can change a locked row meanwhile.
+VOUCHERS_LOCK_SQL = f"""
+SELECT {model_columns(Voucher, "v")}
+  FROM {Voucher._meta.db_table} v
+ WHERE v.id = ANY(%(ids)s)
+ ORDER BY v.id
+   FOR UPDATE
+"""  # noqa: S608 - table and column names from model meta; values are bound
+
+
+def vouchers_lock_statement(*, pks: list[int]) -> Statement:
+    return Statement(VOUCHERS_LOCK_SQL, {"ids": sorted(pks)})
+
+
+# The debit of a voucher this transaction has locked and checked (`voucher_debit_refusal`). Its
+# WHERE clause still re-checks the row; the ledger entry is written whatever, with the debited
+# balance, so a debit that did not take (a check here and in Python disagreeing) leaves that
+# balance NULL, which the column refuses: the transaction aborts before its COMMIT runs, and no
+# payment commits without its debit.
+_DEBIT_LOCKED_SQL = """
+WITH debited AS (
+    UPDATE vouchers_voucher
+       SET balance = balance - %(amount)s,
+           redemption_count = redemption_count + 1,
+           version = version + 1,
+           status = CASE WHEN balance = %(amount)s THEN 'exhausted' ELSE status END,
+           updated_at = %(now)s
+     WHERE id = %(id)s
+       AND status = 'active'
+       AND balance >= %(amount)s
+       AND redemption_count < %(redemption_limit)s
+       AND (valid_from IS NULL OR valid_from <= %(now)s)
+       AND (expires_at IS NULL OR expires_at > %(now)s)
+    RETURNING balance
+)
+INSERT INTO vouchers_voucherledgerentry
+       (voucher_id, kind, amount, balance_after, reason, reference, order_id, actor, created_at)
+VALUES (%(id)s, 'redeem', -%(amount)s, (SELECT balance FROM debited), '', %(reference)s,
+        %(order_id)s, NULL, %(now)s)
+"""
+
+
+def voucher_debit_locked_statement(
+    *,
+    voucher: Voucher,
+    amount: int,
+    redemption_limit: int,
+    reference: str,
+    order_id: str,
+    now: datetime.datetime,
+) -> Statement:
+    """The debit of `voucher`, locked by this transaction and checked by
+    `voucher_debit_refusal`, with its ledger entry: one statement."""
+    return Statement(
+        _DEBIT_LOCKED_SQL,
+        {
+            "id": voucher.pk,
+            "amount": amount,
+            "redemption_limit": redemption_limit,
+            "reference": reference,
+            "order_id": order_id,
+            "now": now,
+        },
+    )
+
+
+def voucher_debit_takes(
+    voucher: Voucher, *, amount: int, redemption_limit: int, now: datetime.datetime
+) -> bool:
+    """Whether the debit statements' WHERE clause matches `voucher` as read under its lock."""
+    return (
+        voucher.status == Voucher.Status.ACTIVE
+        and voucher.balance >= amount
+        and voucher.redemption_count < redemption_limit
+        and (voucher.valid_from is None or voucher.valid_from <= now)
+        and (voucher.expires_at is None or voucher.expires_at > now)
+    )
+
+
+def voucher_after_debit(voucher: Voucher, *, amount: int, now: datetime.datetime) -> Voucher:
+    """`voucher` as the debit statement leaves it (for the events that report it)."""
+    after = copy.copy(voucher)
+    after.balance = voucher.balance - amount
+    after.redemption_count = voucher.redemption_count + 1
+    after.version = voucher.version + 1
+    if after.balance == 0:
+        after.status = Voucher.Status.EXHAUSTED
+    after.updated_at = now
+    return after

@@ -9,10 +9,12 @@ Nothing runs after the commit: the payment path needs PostgreSQL only.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 from django.db import connection
 from django.utils import timezone
 
+from superpayment.pipeline import Statement
 from superpayment.prepared import model_inserted, prepared_fetch, prepared_fetch_one
 from webhooks.dispatch import CHANNEL as DISPATCH_CHANNEL
 from webhooks.dispatch import dispatcher_wake
@@ -60,13 +62,8 @@ def deliveries_create(*, event: Event, endpoints: list[WebhookEndpoint], due_at=
     return ids
 
 
-def event_record(*, event_type: str, data_object: dict, livemode: bool) -> Event:
-    """Write an event and one delivery per enabled endpoint of the same mode subscribed to its
-    type. Call it inside the transaction of the change, in the merchant's schema.
-
-    `data_object` is the object as the API shows it, with at least "id", "object" and
-    "version" (the object's change counter, so receivers can drop stale events).
-    """
+def _event_new(*, event_type: str, data_object: dict, livemode: bool) -> Event:
+    """The event as it will be written (checked: its type, object and payload size)."""
     _schema_name_of_merchant()
     if event_type not in _EVENT_TYPES:
         raise WebhookError(
@@ -85,18 +82,75 @@ def event_record(*, event_type: str, data_object: dict, livemode: bool) -> Event
             WebhookErrorCode.PAYLOAD_TOO_LARGE,
             f"A {event_type} event would exceed {PAYLOAD_MAX_BYTES} bytes.",
         )
-    _event_insert(event)  # one statement writes every row (and the NOTIFY): no savepoint needed
     return event
 
 
+def event_record(*, event_type: str, data_object: dict, livemode: bool) -> Event:
+    """Write an event and one delivery per enabled endpoint of the same mode subscribed to its
+    type. Call it inside the transaction of the change, in the merchant's schema.
+
+    `data_object` is the object as the API shows it, with at least "id", "object" and
+    "version" (the object's change counter, so receivers can drop stale events).
+    """
+    event = _event_new(event_type=event_type, data_object=data_object, livemode=livemode)
+    subscriptions = subscriptions_from_rows(
+        prepared_fetch(_SUBSCRIPTIONS_SQL, subscriptions_statement().params)
+    )
+    statement = _event_statement(event, subscriptions)
+    # One statement writes every row (and the NOTIFY): no savepoint needed.
+    model_inserted(event, prepared_fetch_one(statement.sql, statement.params)[0])
+    return event
+
+
+@dataclass(frozen=True)
+class Subscriptions:
+    """The merchant's enabled endpoints and the event types each takes, read once for the
+    events of one transaction."""
+
+    endpoints: list[tuple[int, bool, list[str]]]
+
+    def endpoint_ids(self, *, event_type: str, livemode: bool) -> list[int]:
+        return [
+            pk
+            for pk, mode, types in self.endpoints
+            if mode == livemode and ("*" in types or event_type in types)
+        ]
+
+
+def subscriptions_statement() -> Statement:
+    """The enabled endpoints (`subscriptions_from_rows` reads the rows): a payer sends it in its
+    first round trip, with what it locks."""
+    return Statement(_SUBSCRIPTIONS_SQL, [])
+
+
+def subscriptions_from_rows(rows: list[tuple]) -> Subscriptions:
+    # Django has psycopg hand jsonb over as text (its JSONField decodes it).
+    return Subscriptions(
+        endpoints=[(pk, livemode, json.loads(types)) for pk, livemode, types in rows]
+    )
+
+
+def event_statement(
+    *, event_type: str, data_object: dict, livemode: bool, subscriptions: Subscriptions
+) -> tuple[Event, Statement]:
+    """`event_record` for a payer that sends its statements together: the event (its id is set
+    by `event_inserted` from the statement's row) and the one statement that writes it, its
+    deliveries, their queue rows and the NOTIFY."""
+    event = _event_new(event_type=event_type, data_object=data_object, livemode=livemode)
+    return event, _event_statement(event, subscriptions)
+
+
+def event_inserted(event: Event, rows: list[tuple]) -> Event:
+    return model_inserted(event, rows[0][0])
+
+
 # The event, its deliveries, their queue rows and the dispatcher's wake-up (a NOTIFY, sent by
-# PostgreSQL at commit) in one statement (atomic by itself), after one read of the subscribed
+# PostgreSQL at commit) in one statement (atomic by itself), after one read of the enabled
 # endpoints; both prepared, since payments record events (superpayment.prepared). Same rows as
 # Event/Delivery/DueDelivery .save()/.bulk_create() would write.
-_SUBSCRIBED_SQL = f"""
-SELECT id FROM {WebhookEndpoint._meta.db_table}
-WHERE enabled AND livemode = %s
-  AND (enabled_events @> '["*"]'::jsonb OR enabled_events @> %s::jsonb)
+_SUBSCRIPTIONS_SQL = f"""
+SELECT id, livemode, enabled_events FROM {WebhookEndpoint._meta.db_table}
+WHERE enabled
 ORDER BY id
 """  # noqa: S608 - table names from model meta; values are bound
 _EVENT_COLUMNS = "(public_id, type, livemode, api_version, data_object, created_at)"
@@ -124,7 +178,7 @@ SELECT (SELECT id FROM ev), pg_notify('{DISPATCH_CHANNEL}', '')
 """  # noqa: S608 - table names from model meta; values are bound
 
 
-def _event_insert(event: Event) -> None:
+def _event_statement(event: Event, subscriptions: Subscriptions) -> Statement:
     schema_name = _schema_name_of_merchant()
     now = event.created_at
     event_values = [
@@ -135,26 +189,21 @@ def _event_insert(event: Event) -> None:
         json.dumps(event.data_object),
         now,
     ]
-    endpoint_ids = [
-        row[0]
-        for row in prepared_fetch(_SUBSCRIBED_SQL, [event.livemode, json.dumps([event.type])])
-    ]
+    endpoint_ids = subscriptions.endpoint_ids(event_type=event.type, livemode=event.livemode)
     if not endpoint_ids:
-        event_id = prepared_fetch_one(_EVENT_SQL, event_values)[0]
-    else:
-        public_ids = [delivery_public_id_new() for _ in endpoint_ids]
-        event_id = prepared_fetch_one(
-            _EVENT_DELIVERIES_SQL,
-            [
-                *event_values,
-                Delivery.Status.PENDING.value,
-                now,
-                now,
-                now,
-                endpoint_ids,
-                public_ids,
-                schema_name,
-                now,
-            ],
-        )[0]
-    model_inserted(event, event_id)
+        return Statement(_EVENT_SQL, event_values)
+    public_ids = [delivery_public_id_new() for _ in endpoint_ids]
+    return Statement(
+        _EVENT_DELIVERIES_SQL,
+        [
+            *event_values,
+            Delivery.Status.PENDING.value,
+            now,
+            now,
+            now,
+            endpoint_ids,
+            public_ids,
+            schema_name,
+            now,
+        ],
+    )

@@ -353,17 +353,43 @@ def test_concurrent_confirms_make_one_payment(merchant_a):
         committed(lambda: commission_entries_purge(r for r in results if isinstance(r, str)))
 
 
-def test_the_confirm_path_query_count(client, merchant_a, pk_a):
-    """The hot path's statements, counted, so a change that adds queries is noticed."""
+def test_a_confirm_is_three_round_trips(merchant_a):
+    """One voucher, one subscribed webhook endpoint: the confirm's whole transaction, BEGIN and
+    COMMIT included, is three round trips, counted on the wire (tests.roundtrips); every
+    statement of it ran as a server-side prepared statement."""
     from django.db import connection
-    from django.test.utils import CaptureQueriesContext
 
-    voucher = issue(merchant_a, 10_000)
-    session = open_session(client, pk_a, amount="10.00", order_id="COUNT-1")
-    frame_post(client, merchant_a, session["id"], "vouchers", {"code": voucher.code})
-    token = confirm_token(merchant_a, session["id"])
+    from checkout.sessions import checkout_session_create
+    from tests.helpers import committed
+    from tests.roundtrips import through_proxy
+    from vouchers.holds import voucher_hold_add
+    from vouchers.services import voucher_issue
+    from webhooks.models import Delivery, WebhookEndpoint
 
-    def executions() -> dict[str, int]:
+    def setup():
+        WebhookEndpoint.objects.create(
+            url="https://shop.example.com/hooks", enabled_events=["payment.succeeded"]
+        )
+        voucher = voucher_issue(currency="EUR", amount=10_000)
+        session = checkout_session_create(
+            livemode=False,
+            amount=2_500,
+            currency="EUR",
+            order_id="ROUND-TRIPS",
+            source=CheckoutSession.Source.PAGE,
+        )
+        voucher_hold_add(
+            holder=session.public_id,
+            code=voucher.code,
+            amount=2_500,
+            currency="EUR",
+            livemode=False,
+            order_id="ROUND-TRIPS",
+            hold_until=session.expires_at,
+        )
+        return voucher, session
+
+    def prepared_runs() -> dict[str, int]:
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT statement, generic_plans + custom_plans FROM pg_prepared_statements"
@@ -371,16 +397,38 @@ def test_the_confirm_path_query_count(client, merchant_a, pk_a):
             )
             return dict(cursor.fetchall())
 
-    before = executions()
-    with schema_context(merchant_a.schema_name), CaptureQueriesContext(connection) as queries:
-        checkout_session_confirm(merchant=merchant_a, session_id=session["id"], confirm_token=token)
-    after = executions()
-    statements = [q["sql"] for q in queries.captured_queries if not q["sql"].startswith("SET ")]
-    # 11, the savepoint pair of this test's transaction included: session lock, the session's
-    # holds with their vouchers (covering the amount: no lock, no other holds read), the debit,
-    # commission plan + insert, the payment with its session completed, holds dropped (this
-    # session's and the order's other sessions'), endpoints, event.
-    assert len(statements) == 11, "\n".join(statements)
-    # The 9 of the payment all ran as server-side prepared statements (superpayment.prepared).
-    ran_prepared = [sql for sql, count in after.items() if count > before.get(sql, 0)]
-    assert len(ran_prepared) == 9, "\n".join(ran_prepared)
+    def confirm(proxy):
+        connection.ensure_connection()  # connecting is not the confirm's
+        before = prepared_runs()
+        proxy.reset()
+        payment = checkout_session_confirm(
+            merchant=merchant_a, session_id=session.public_id, confirm_token=session.confirm_token
+        )
+        round_trips = proxy.round_trips
+        after = prepared_runs()
+        ran = [sql for sql, count in after.items() if count > before.get(sql, 0)]
+        return payment, round_trips, ran
+
+    voucher, session = committed(setup, merchant_a.schema_name)
+    try:
+        payment, round_trips, ran_prepared = through_proxy(confirm, merchant_a.schema_name)
+        written = committed(
+            lambda: (
+                Voucher.objects.get(pk=voucher.pk).balance,
+                Payment.objects.filter(public_id=payment.public_id).count(),
+                Event.objects.filter(type="payment.succeeded").count(),
+                Delivery.objects.count(),
+                CheckoutSession.objects.get(pk=session.pk).status,
+            ),
+            merchant_a.schema_name,
+        )
+        assert written == (7_500, 1, 1, 1, "completed")
+        # (1) session lock, holds, plans, endpoints; (2) the voucher locked; (3) the debit,
+        # commission entry, payment + session, holds dropped, event + delivery + NOTIFY, COMMIT.
+        assert round_trips == 3
+        # Its 10 statements all ran prepared (superpayment.prepared): 4 + 1 + 5 above.
+        assert len(ran_prepared) == 10, "\n".join(ran_prepared)
+    finally:
+        committed(_purge_checkout, merchant_a.schema_name)
+        committed(lambda: WebhookEndpoint.objects.all().delete(), merchant_a.schema_name)
+        committed(lambda: commission_entries_purge([payment.public_id]))
