@@ -158,6 +158,7 @@ MIDDLEWARE = [
     "superpayment.api.middleware.JsonErrorMiddleware",  # /v1, widget, frame: never HTML
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
+    "superpayment.lean.LeanRequestStart",  # the payment frame's POSTs skip to LeanRequestEnd
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -166,6 +167,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "tenants.sessions.SessionActivityMiddleware",  # "last active" of each signed-in session
+    "superpayment.lean.LeanRequestEnd",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "superpayment.security.NoStoreForSignedInMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
