@@ -67,6 +67,8 @@ SUSTAINED = 0.97
 VOUCHERS = 200
 IN_PROCESS_WARM_UP = 20
 IN_PROCESS_CONFIRMS = 200
+MIDDLEWARE_CONFIRMS = 100  # per chain (whole, lean), after 10 to warm up
+ROUND_TRIP_PROBES = 2_000
 CPU_SECONDS = 6.0
 NOTIFY_TRANSACTIONS = 2_000
 WEBHOOK_URL = "http://127.0.0.1:9/hooks"  # never called: no dispatcher runs during the bench
@@ -150,6 +152,117 @@ def _confirm_in_process(merchant: Merchant, sessions: list[tuple[str, str]]) -> 
             checkout_session_confirm(merchant=merchant, session_id=session_id, confirm_token=token)
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     return wall * 1000 / len(measured), cpu * 1000 / len(measured)
+
+
+class _Probe:
+    """Placed between every two middleware by `_middleware_costs`: records how long the rest of
+    the chain took, so each middleware's own time is the difference to the next probe reached."""
+
+    built = 0
+    timings: list[tuple[int, float]] = []
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+        self.index = _Probe.built  # built from the innermost out: 0 is the view's side
+        _Probe.built += 1
+
+    def __call__(self, request):
+        started = time.perf_counter()
+        try:
+            return self.get_response(request)
+        finally:
+            _Probe.timings.append((self.index, time.perf_counter() - started))
+
+
+def _middleware_costs(
+    merchant: Merchant, sessions: list[tuple[str, str]], *, lean: bool
+) -> dict[str, float]:
+    """Microseconds per confirm request spent in each middleware itself (and in the view, with
+    URL resolution and the view hooks), through the whole chain of settings.MIDDLEWARE or
+    without the lean pair (so every middleware runs, as before superpayment.lean), in process."""
+    from django.conf import settings
+    from django.test import Client
+
+    chain = [
+        path for path in settings.MIDDLEWARE if lean or not path.startswith("superpayment.lean.")
+    ]
+    probed = [item for path in chain for item in ("bench.checkout._Probe", path)]
+    probed.append("bench.checkout._Probe")
+    names = [path.rsplit(".", 1)[1] for path in chain] + ["view"]
+    spent = dict.fromkeys(names, 0.0)
+    origin = "http://testserver"
+    with override_settings(MIDDLEWARE=probed, ALLOWED_HOSTS=["testserver"]):
+        _Probe.built = 0
+        client = Client(HTTP_ORIGIN=origin)
+        for number, (session_id, token) in enumerate(sessions):
+            _Probe.timings = []
+            response = client.post(
+                f"/checkout/pay/{BENCH_SLUG}/{session_id}/confirm",
+                json.dumps({"confirm_token": token}),
+                content_type="application/json",
+            )
+            if response.status_code != 200:
+                raise RuntimeError(f"confirm answered {response.status_code}: {response.content}")
+            if number < 10:  # warming up
+                continue
+            # Probe k (counted from the view's side) sits before names[-1 - k].
+            reached = sorted(
+                (_Probe.built - 1 - index, seconds) for index, seconds in _Probe.timings
+            )
+            for (position, seconds), following in zip(
+                reached, [*reached[1:], (len(names), 0.0)], strict=True
+            ):
+                spent[names[position]] += seconds - following[1]
+    measured = len(sessions) - 10
+    return {name: seconds * 1e6 / measured for name, seconds in spent.items()}
+
+
+def _round_trips(merchant: Merchant, sessions: list[tuple[str, str]]) -> dict[str, float]:
+    """Round trips to PostgreSQL counted on the wire (tests.roundtrips): of one confirm service
+    call, and of one whole frame confirm request (the merchant's lookup included); and what one
+    round trip costs this process here (a prepared `SELECT 1`, wall and CPU)."""
+    from django.conf import settings
+    from django.test import Client
+
+    from checkout.payments import checkout_session_confirm
+    from superpayment.prepared import prepared_fetch
+    from tests.roundtrips import through_proxy
+
+    def count(proxy) -> dict[str, float]:
+        (service_id, service_token), (request_id, request_token) = sessions
+        connection.ensure_connection()
+        proxy.reset()
+        checkout_session_confirm(
+            merchant=merchant, session_id=service_id, confirm_token=service_token
+        )
+        service = proxy.round_trips
+        with override_settings(ALLOWED_HOSTS=[*settings.ALLOWED_HOSTS, "testserver"]):
+            client = Client(HTTP_ORIGIN="http://testserver")
+            proxy.reset()
+            client.post(
+                f"/checkout/pay/{BENCH_SLUG}/{request_id}/confirm",
+                json.dumps({"confirm_token": request_token}),
+                content_type="application/json",
+            )
+            whole = proxy.round_trips
+        return {"service": service, "request": whole}
+
+    counted = through_proxy(count, merchant.schema_name)
+    with schema_context(merchant.schema_name):
+        prepared_fetch("SELECT 1", [])
+        wall, cpu = time.perf_counter(), time.process_time()
+        for _ in range(ROUND_TRIP_PROBES):
+            prepared_fetch("SELECT 1", [])
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    counted["one_wall_ms"] = wall * 1000 / ROUND_TRIP_PROBES
+    counted["one_cpu_ms"] = cpu * 1000 / ROUND_TRIP_PROBES
+    return counted
+
+
+def _middleware_line(costs: dict[str, float]) -> str:
+    parts = ", ".join(f"{name} {us:.0f}" for name, us in costs.items() if us >= 0.5)
+    chain = sum(us for name, us in costs.items() if name != "view")
+    return f"middleware {chain:.0f} µs, view {costs['view']:.0f} µs ({parts})"
 
 
 # --- the server ----------------------------------------------------------------------------------
@@ -277,23 +390,38 @@ def _sweep(port: int, make_request, *, rates=RATES) -> tuple[float, dict | None,
 # --- where the machine goes --------------------------------------------------------------------
 
 
-def _part(process: psutil.Process, server_pid: int) -> str | None:
+def _bench_servers() -> tuple[int, str]:
+    """This run's PostgreSQL postmaster pid and Redis port: the machine may run other
+    PostgreSQL and Redis servers (other checkouts' tests), whose CPU is not this bench's."""
+    from urllib.parse import urlsplit
+
+    from django.conf import settings
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
+    connection.close()
+    return psutil.Process(backend).ppid(), str(urlsplit(settings.REDIS_URL).port or 6379)
+
+
+def _part(process: psutil.Process, server_pid: int, servers: tuple[int, str]) -> str | None:
     """Which part of the system a process belongs to (None: not ours, e.g. the kernel)."""
+    postmaster, redis_port = servers
     name = process.name()
-    if name.startswith("postgres"):
+    if process.pid == postmaster or process.ppid() == postmaster:
         return "postgres"
-    if name.startswith("redis"):
+    if name.startswith("redis") and any(redis_port in part for part in process.cmdline()):
         return "redis"
     if process.pid == server_pid or process.ppid() == server_pid:
         return "app"
     return None
 
 
-def _cpu_seconds_by_part(server_pid: int) -> dict[tuple[int, str], float]:
+def _cpu_seconds_by_part(server_pid: int, servers: tuple[int, str]) -> dict[tuple[int, str], float]:
     seen = {}
     for process in psutil.process_iter():
         try:
-            part = _part(process, server_pid)
+            part = _part(process, server_pid, servers)
             if part is not None:
                 times = process.cpu_times()
                 seen[(process.pid, part)] = times.user + times.system
@@ -302,11 +430,13 @@ def _cpu_seconds_by_part(server_pid: int) -> dict[tuple[int, str], float]:
     return seen
 
 
-def _cpu_per_request(port: int, server_pid: int, rate: float, make_request) -> dict[str, float]:
+def _cpu_per_request(
+    port: int, server_pid: int, servers: tuple[int, str], rate: float, make_request
+) -> dict[str, float]:
     """CPU ms per answered request at `rate`, by part: app server, postgres, redis, clients."""
-    before, clients_before = _cpu_seconds_by_part(server_pid), os.times()
+    before, clients_before = _cpu_seconds_by_part(server_pid, servers), os.times()
     step = _offer(port, rate, make_request, seconds=CPU_SECONDS)
-    after, clients_after = _cpu_seconds_by_part(server_pid), os.times()
+    after, clients_after = _cpu_seconds_by_part(server_pid, servers), os.times()
     parts = {"app": 0.0, "postgres": 0.0, "redis": 0.0}
     for key, seconds in after.items():
         parts[key[1]] += seconds - before.get(key, 0.0)
@@ -392,10 +522,11 @@ def run() -> dict:
             endpoint_create(url=WEBHOOK_URL, enabled_events=["*"], livemode=False)
     needed = int((sum(CONFIRM_RATES) + 2 * WARM_CONFIRM_RATE) * STEP_SECONDS)
     needed += int(max(CONFIRM_RATES) / 2 * CPU_SECONDS)
+    in_process = IN_PROCESS_CONFIRMS + 2 * (MIDDLEWARE_CONFIRMS + 10) + 2
     started = time.perf_counter()
-    sessions = _prepare_sessions(merchant, needed + IN_PROCESS_CONFIRMS, codes)
+    sessions = _prepare_sessions(merchant, needed + in_process, codes)
     prepare_s = time.perf_counter() - started
-    connection.close()
+    servers = _bench_servers()  # closes the connection: the server's workers open their own
 
     server = _start_server(port)
     try:
@@ -429,7 +560,7 @@ def run() -> dict:
         anchor, anchor_step, anchor_steps = _sweep(port, readyz)
         trivial, trivial_step, _ = _sweep(port, healthz)
         cpu = {
-            name: _cpu_per_request(port, server.pid, max(sustained / 2, 5), make)
+            name: _cpu_per_request(port, server.pid, servers, max(sustained / 2, 5), make)
             for name, sustained, make in (
                 ("confirm", confirmed, confirm),
                 ("readyz", anchor, readyz),
@@ -438,7 +569,18 @@ def run() -> dict:
         }
         render_ms = _widget_render_ms(base, key.publishable_key)
         _server_stop(server)  # the in-process figure below wants a quiet machine
-        one_wall_ms, one_cpu_ms = _confirm_in_process(merchant, sessions[needed:])
+        spare = sessions[needed:]
+        one_wall_ms, one_cpu_ms = _confirm_in_process(merchant, spare[:IN_PROCESS_CONFIRMS])
+        spare = spare[IN_PROCESS_CONFIRMS:]
+        chain_us = {
+            lean: _middleware_costs(
+                merchant,
+                spare[index * (MIDDLEWARE_CONFIRMS + 10) :][: MIDDLEWARE_CONFIRMS + 10],
+                lean=lean,
+            )
+            for index, lean in enumerate((False, True))
+        }
+        round_trips = _round_trips(merchant, spare[-2:])
         plain_ms, notified_ms = _notify_cost_ms()
     finally:
         _server_stop(server)
@@ -463,6 +605,15 @@ def run() -> dict:
         f"ratio confirm / anchor: {ratio:.0%} (goal >= 50%)",
         f"one confirm in process, no HTTP (mean of {IN_PROCESS_CONFIRMS - IN_PROCESS_WARM_UP}): "
         f"{one_wall_ms:.1f} ms, of which {one_cpu_ms:.1f} ms Python CPU",
+        f"round trips to PostgreSQL per confirm (counted on the wire): "
+        f"{round_trips['service']:.0f} for the payment's transaction, "
+        f"{round_trips['request']:.0f} for the whole frame request; one round trip costs this "
+        f"process {round_trips['one_wall_ms']:.3f} ms wall, {round_trips['one_cpu_ms']:.3f} ms CPU "
+        "(a prepared SELECT 1)",
+        "per confirm request in process (µs; each middleware's own time, the view with its URL "
+        "resolution and hooks):",
+        "  whole chain (every middleware, as before): " + _middleware_line(chain_us[False]),
+        "  lean (the frame's POSTs now): " + _middleware_line(chain_us[True]),
         f"webhook dispatch: the NOTIFY in the payment's transaction adds "
         f"{notified_ms - plain_ms:.3f} ms to a commit ({plain_ms:.3f} ms without, "
         f"{notified_ms:.3f} ms with, no listener connected; the Celery message per "
@@ -492,6 +643,12 @@ def run() -> dict:
             name: {part: round(ms, 3) for part, ms in parts.items()} for name, parts in cpu.items()
         },
         "ceiling_ratio": round(ceiling, 3),
+        "round_trips_per_confirm": round_trips["service"],
+        "round_trips_per_confirm_request": round_trips["request"],
+        "round_trip_wall_ms": round(round_trips["one_wall_ms"], 4),
+        "round_trip_cpu_ms": round(round_trips["one_cpu_ms"], 4),
+        "middleware_us_whole_chain": {k: round(v, 1) for k, v in chain_us[False].items()},
+        "middleware_us_lean": {k: round(v, 1) for k, v in chain_us[True].items()},
         "confirm_steps": confirm_steps,
         "anchor_steps": anchor_steps,
         "widget_gzip_bytes": bundle.gzip_bytes,

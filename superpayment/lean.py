@@ -12,7 +12,9 @@ In settings.MIDDLEWARE those sit between `LeanRequestStart` and `LeanRequestEnd`
 request goes from the one straight to the other. (Their `process_view` hooks still run, as Django
 calls them all around the view: CSRF's returns at once for these csrf_exempt views.) What every
 request needs stays outside the pair: metrics, the request id in every log line, the public
-schema, the JSON error envelope, the security and CSP headers, X-Frame-Options.
+schema, the JSON error envelope, the security and CSP headers, X-Frame-Options. The
+Content-Security-Policy of a lean answer is a fixed one that lets a JSON answer load nothing
+(django-csp leaves a policy already set alone, rather than building the portal's for each).
 """
 
 from __future__ import annotations
@@ -32,6 +34,9 @@ LEAN_PATH = re.compile(
 # Django builds the chain from the last middleware to the first, in one thread: LeanRequestEnd
 # is built just before the group it closes, LeanRequestStart just after, and takes it from here.
 _built = threading.local()
+
+# A JSON answer loads nothing and is framed by nobody.
+LEAN_CSP = "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 
 def lean_request(request: HttpRequest) -> bool:
@@ -62,5 +67,7 @@ class LeanRequestStart:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if lean_request(request):
-            return self.lean_response(request)
+            response = self.lean_response(request)
+            response.headers.setdefault("Content-Security-Policy", LEAN_CSP)
+            return response
         return self.get_response(request)

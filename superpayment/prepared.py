@@ -31,10 +31,12 @@ TUPLES_OK = pq.ExecStatus.TUPLES_OK
 Params = Mapping[str, Any] | Sequence[Any]
 
 
-def prepared_fetch(statement: str, params: Params) -> list[tuple]:
+def prepared_fetch(statement: str, params: Params, *, public_only: bool = False) -> list[tuple]:
     """Run `statement` prepared in the active schema, with `%(name)s` or `%s` placeholders; its
-    rows (none for a statement that returns none)."""
-    if not getattr(connection, "search_path_set_schemas", None):
+    rows (none for a statement that returns none). A statement that names only `{public}.`
+    tables runs whatever the search_path (`public_only`): no `SET search_path` is owed for it,
+    which saves a round trip at the start of a request."""
+    if not public_only and not getattr(connection, "search_path_set_schemas", None):
         # django-tenants has not sent the active schema's search_path since the last switch
         # (or a rollback): its next cursor does.
         connection.cursor().close()
@@ -54,8 +56,10 @@ def prepared_fetch(statement: str, params: Params) -> list[tuple]:
     return rows
 
 
-def prepared_fetch_one(statement: str, params: Params) -> tuple | None:
-    rows = prepared_fetch(statement, params)
+def prepared_fetch_one(
+    statement: str, params: Params, *, public_only: bool = False
+) -> tuple | None:
+    rows = prepared_fetch(statement, params, public_only=public_only)
     return rows[0] if rows else None
 
 

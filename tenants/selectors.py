@@ -32,7 +32,7 @@ SELECT {model_columns(Merchant, "m")}
 
 def merchant_by_slug(slug: str) -> Merchant | None:
     """The merchant a public URL names (never the template schema's placeholder)."""
-    row = prepared_fetch_one(_MERCHANT_BY_SLUG_SQL, {"slug": slug})
+    row = prepared_fetch_one(_MERCHANT_BY_SLUG_SQL, {"slug": slug}, public_only=True)
     return model_from_row(Merchant, row) if row else None
 
 

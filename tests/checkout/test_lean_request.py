@@ -37,6 +37,9 @@ def test_the_frames_posts_are_lean_requests(client, merchant_a, pk_a):
         assert _skipped_the_portal_middleware(response)
         assert "Cookie" not in response.get("Vary", "")
         assert all(response.has_header(header) for header in EVERY_ANSWER), response.headers
+        assert response["Content-Security-Policy"] == (
+            "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+        )
     # Everything else still goes through the whole chain: the frame page itself, for one.
     page = client.get(frame_path(merchant_a, session["id"]))
     assert not _skipped_the_portal_middleware(page)

@@ -339,3 +339,40 @@ def test_the_debit_statement_runs_server_side_prepared():
     assert executions == 2
     voucher.refresh_from_db()
     assert voucher.balance == 4800
+
+
+def test_a_one_voucher_redemption_is_one_round_trip(merchant_a):
+    """The hot path (bench/vouchers.py): one statement, committed by itself, counted on the wire
+    (tests.roundtrips); the debit and its ledger entry are written."""
+    from django.db import connection
+
+    from tests.helpers import committed
+    from tests.roundtrips import through_proxy
+    from vouchers.services import voucher_issue
+
+    schema = merchant_a.schema_name
+    voucher = committed(lambda: voucher_issue(currency="EUR", amount=10_000), schema)
+
+    def redeem_twice(proxy) -> int:
+        _redeem([voucher.code], 100, reference="warm-up")  # connects, sets the search_path
+        proxy.reset()
+        _redeem([voucher.code], 100, reference="counted")
+        return proxy.round_trips
+
+    def purge() -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("TRUNCATE vouchers_voucherledgerentry, vouchers_voucher CASCADE")
+
+    try:
+        assert through_proxy(redeem_twice, schema) == 1
+        entries = committed(
+            lambda: list(
+                VoucherLedgerEntry.objects.filter(voucher_id=voucher.pk)
+                .order_by("pk")
+                .values_list("reference", "balance_after")
+            ),
+            schema,
+        )
+        assert entries[-2:] == [("warm-up", 9_900), ("counted", 9_800)]
+    finally:
+        committed(purge, schema)
