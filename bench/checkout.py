@@ -228,6 +228,7 @@ def _round_trips(merchant: Merchant, sessions: list[tuple[str, str]]) -> dict[st
     from django.test import Client
 
     from checkout.payments import checkout_session_confirm
+    from superpayment.pipeline import Statement, statements_send
     from superpayment.prepared import prepared_fetch
     from tests.roundtrips import through_proxy
 
@@ -258,6 +259,15 @@ def _round_trips(merchant: Merchant, sessions: list[tuple[str, str]]) -> dict[st
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     counted["one_wall_ms"] = wall * 1000 / ROUND_TRIP_PROBES
     counted["one_cpu_ms"] = cpu * 1000 / ROUND_TRIP_PROBES
+    # A statement sent in a pipeline, ten to a round trip, as a confirm sends them.
+    batch = [Statement("SELECT 1", [])] * 10
+    with schema_context(merchant.schema_name), transaction.atomic():
+        statements_send(batch)
+        cpu = time.process_time()
+        for _ in range(ROUND_TRIP_PROBES // 10):
+            statements_send(batch)
+        cpu = time.process_time() - cpu
+    counted["pipelined_cpu_ms"] = cpu * 1000 / ROUND_TRIP_PROBES
     return counted
 
 
@@ -633,7 +643,8 @@ def run() -> dict:
         f"{round_trips['service']:.0f} for the payment's transaction, "
         f"{round_trips['request']:.0f} for the whole frame request; one round trip costs this "
         f"process {round_trips['one_wall_ms']:.3f} ms wall, {round_trips['one_cpu_ms']:.3f} ms CPU "
-        "(a prepared SELECT 1)",
+        f"(a prepared SELECT 1); a statement in a pipeline, ten to a round trip: "
+        f"{round_trips['pipelined_cpu_ms']:.3f} ms CPU",
         "per confirm request in process (µs; each middleware's own time, the view with its URL "
         "resolution and hooks):",
         "  whole chain (every middleware, as before): " + _middleware_line(chain_us[False]),
@@ -674,6 +685,7 @@ def run() -> dict:
         "round_trips_per_confirm_request": round_trips["request"],
         "round_trip_wall_ms": round(round_trips["one_wall_ms"], 4),
         "round_trip_cpu_ms": round(round_trips["one_cpu_ms"], 4),
+        "pipelined_statement_cpu_ms": round(round_trips["pipelined_cpu_ms"], 4),
         "middleware_us_whole_chain": {k: round(v, 1) for k, v in chain_us[False].items()},
         "middleware_us_lean": {k: round(v, 1) for k, v in chain_us[True].items()},
         "confirm_steps": confirm_steps,

@@ -157,8 +157,8 @@ MIDDLEWARE = [
     "tenants.middleware.PublicSchemaMiddleware",
     "superpayment.api.middleware.JsonErrorMiddleware",  # /v1, widget, frame: never HTML
     "django.middleware.security.SecurityMiddleware",
-    "csp.middleware.CSPMiddleware",
     "superpayment.lean.LeanRequestStart",  # the payment frame's POSTs skip to LeanRequestEnd
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
