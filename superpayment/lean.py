@@ -6,8 +6,8 @@ message, and they are not CSRF-protected by a token but by their own checks (the
 `Origin` must be the platform itself, and a confirm carries the session's confirm token; see
 checkout.frame_views). So on those requests the middleware that serves the portal — the
 portal's Content-Security-Policy, static files, sessions, common URL rewriting, CSRF,
-authentication, messages, allauth — has nothing to do, yet each costs its share of a payment's
-CPU (bench/checkout.py measures them).
+authentication, messages, allauth, the signed-in session's activity — has nothing to do, yet
+each costs its share of a payment's CPU (bench/checkout.py measures them).
 
 In settings.MIDDLEWARE those sit between `LeanRequestStart` and `LeanRequestEnd`: a lean
 request goes from the one straight to the other. (Their `process_view` hooks still run, as Django
