@@ -53,6 +53,7 @@ from tenants.models import ApiKey, Merchant
 from tenants.selectors import merchant_by_slug
 from vouchers.holds import HoldPlan, voucher_held_elsewhere
 from vouchers.redemption import voucher_is_usable
+from vouchers.selectors import voucher_balances
 
 
 def _merchant_activate(slug: str) -> Merchant:
@@ -103,6 +104,28 @@ def _plan_data(plan: HoldPlan) -> dict:
     }
 
 
+def _receipt_data(payment: Payment, *, balances: dict[str, int] | None = None) -> dict:
+    """What the frame's receipt shows. `balances` (voucher id -> balance left) only for codes
+    the shopper typed in this checkout: a remembered voucher's balance is not shown to whoever
+    holds the device, nor to anyone reopening a paid checkout."""
+    balances = balances or {}
+    return {
+        "id": payment.public_id,
+        "amount": payment.amount,
+        "currency": payment.currency,
+        "order_id": payment.order_id,
+        "created_at": payment.created_at.isoformat(),
+        "vouchers": [
+            {
+                "code_last4": tender["code_last4"],
+                "amount": tender["amount"],
+                "balance": balances.get(tender["voucher"]),
+            }
+            for tender in payment.tenders
+        ],
+    }
+
+
 def _remembered_offer(request: HttpRequest, merchant: Merchant, session: CheckoutSession):
     """The device's remembered voucher for this merchant, if it can pay this session alone."""
     remembered = remembered_voucher_get(
@@ -146,6 +169,7 @@ def checkout_frame(request: HttpRequest, slug: str, session_id: str) -> HttpResp
         "base": base,
         "plan": _plan_data(checkout_session_plan(session=session)) if state == "open" else None,
         "remembered": _remembered_offer(request, merchant, session) if state == "open" else None,
+        "receipt": _receipt_data(payment) if payment and state == "completed" else None,
     }
     response = render(request, "checkout/frame.html", context)
     response["Content-Security-Policy"] = (
@@ -245,7 +269,19 @@ def frame_confirm(request, merchant, session_id, data) -> HttpResponse:
         confirm_token=str(data.get("confirm_token") or ""),
         remembered=remembered,
     )
-    response = JsonResponse({"payment": payment_object(payment, session_id=session_id)})
+    balances = (
+        None
+        if remembered
+        else voucher_balances(
+            public_ids=[tender["voucher"] for tender in payment.tenders], livemode=payment.livemode
+        )
+    )
+    response = JsonResponse(
+        {
+            "payment": payment_object(payment, session_id=session_id),
+            "receipt": _receipt_data(payment, balances=balances),
+        }
+    )
     if data.get("remember") and not remembered:
         new_token = remembered_voucher_create(payment=payment)
         if new_token:

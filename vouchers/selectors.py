@@ -38,6 +38,15 @@ def voucher_get(*, public_id: str, livemode: bool) -> Voucher:
     return voucher
 
 
+def voucher_balances(*, public_ids: Iterable[str], livemode: bool) -> dict[str, int]:
+    """Voucher id -> balance, for the ids that exist in this mode (one query)."""
+    return dict(
+        Voucher.objects.filter(public_id__in=list(public_ids), livemode=livemode).values_list(
+            "public_id", "balance"
+        )
+    )
+
+
 def voucher_list(*, livemode: bool, status: str | None = None) -> QuerySet:
     """Newest first, as dicts of VOUCHER_LIST_FIELDS (the code as its last 4 characters)."""
     vouchers = Voucher.objects.filter(livemode=livemode)

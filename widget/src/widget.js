@@ -11,18 +11,46 @@
     "border:0;border-radius:8px;padding:12px 18px;background:#3b4cca;color:#fff;min-height:44px}" +
     "button:hover{background:#2f3da8}button:focus-visible{outline:3px solid #9aa5f5;outline-offset:2px}" +
     ".dark button{background:#fff;color:#1a1f36}" +
+    "button.paid,button.paid:hover{background:#e7f6ec;color:#05603a;cursor:default;box-shadow:inset 0 0 0 2px #75c69a}" +
     ".err{font:14px/1.4 system-ui,sans-serif;color:#b42318;background:#fef3f2;border-radius:6px;padding:8px 10px;display:inline-block}";
   var MODAL_CSS =
     ":host{all:initial}" +
-    ".back{position:fixed;inset:0;background:rgba(16,20,40,.55);display:flex;align-items:center;" +
-    "justify-content:center;z-index:2147483647;font:15px system-ui,sans-serif}" +
-    ".box{position:relative;background:#fff;border-radius:12px;width:min(440px,94vw);max-height:92vh;" +
-    "overflow:auto;box-shadow:0 12px 40px rgba(0,0,0,.3)}" +
+    "dialog{padding:0;border:0;border-radius:12px;width:min(440px,calc(100vw - 24px));max-width:none;" +
+    "max-height:calc(100vh - 24px);overflow:auto;box-shadow:0 12px 40px rgba(0,0,0,.3);background:#fff;" +
+    "color:#1a1f36;font:15px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif}" +
+    "dialog::backdrop{background:rgba(16,20,40,.55)}[hidden]{display:none!important}" +
     "iframe{display:block;border:0;width:100%;height:420px}" +
     ".x{position:absolute;top:8px;right:8px;border:0;background:none;font-size:22px;line-height:1;" +
-    "cursor:pointer;padding:6px 10px;border-radius:6px;color:#5b6478}" +
-    ".x:focus-visible{outline:3px solid #9aa5f5}" +
-    ".msg{padding:28px 22px;color:#1a1f36}.msg.bad{color:#b42318}";
+    "cursor:pointer;padding:6px 10px;border-radius:6px;color:#5b6478;min-width:44px;min-height:44px}" +
+    "button:focus-visible{outline:3px solid #9aa5f5;outline-offset:2px}" +
+    ".msg{margin:0;padding:28px 56px 28px 22px}.err{padding:28px 22px 22px}" +
+    "h2{font-size:1.2rem;margin:0 40px 8px 0}h2:focus{outline:0}p{margin:0 0 18px}" +
+    ".acts{display:flex;flex-wrap:wrap;gap:10px}.acts button{font:inherit;font-weight:600;" +
+    "border-radius:6px;padding:10px 16px;min-height:44px;cursor:pointer;border:1px solid #d8dce6;" +
+    "background:#fff;color:#1a1f36}.acts button:first-child{background:#3b4cca;color:#fff;border-color:#3b4cca}";
+  // What a shopper reads when the checkout cannot start; the developer's detail goes to the
+  // console and the superpayment:error event, never into the dialog.
+  var SETUP = "This shop's checkout is not set up correctly. Please contact the shop. No voucher was charged.";
+  var PROBLEMS = {
+    setup: ["Voucher payment isn't available", SETUP],
+    closed: ["Voucher payment isn't available", "This shop can't take voucher payments at the moment. Please try again later."],
+    paid: ["This order is already paid", "Nothing more to pay here. No voucher was charged."],
+    expired: ["This checkout has expired", "Reload the page to start again. No voucher was charged.", "Reload page"],
+    busy: ["Too many attempts", "Please wait a minute, then try again.", "Try again"],
+    offline: ["We couldn't reach the payment service", "Check your connection and try again.", "Try again"]
+  };
+  var PROBLEM_OF = {
+    merchant_suspended: "closed",
+    order_already_paid: "paid",
+    checkout_session_completed: "paid",
+    checkout_session_expired: "expired",
+    checkout_session_not_found: "expired",
+    signature_expired: "expired",
+    rate_limited: "busy",
+    too_many_requests: "busy",
+    network_error: "offline",
+    server_error: "offline"
+  };
 
   var loaderScript = document.currentScript;
   var loaderBase = origin(loaderScript && loaderScript.src);
@@ -117,7 +145,8 @@
     button.setAttribute("part", "button");
     button.textContent = buttonLabel(o);
     button.addEventListener("click", function () {
-      start(el, o, base, button);
+      // Paid: aria-disabled rather than disabled, so focus can come back to it after the dialog.
+      if (button.getAttribute("aria-disabled") !== "true") start(el, o, base, button);
     });
     wrap.appendChild(button);
     root.appendChild(wrap);
@@ -128,7 +157,16 @@
 
   function start(el, o, base, button) {
     if (open) return;
-    var modal = openModal(el, o, base, button);
+    sessionOpen(openModal(el, o, base, button));
+  }
+
+  // Open (or re-open, after "Start again") the checkout session and load its frame.
+  function sessionOpen(modal) {
+    var o = modal.o;
+    modal.session = null;
+    modal.iframe.hidden = true;
+    modal.problem.hidden = true;
+    modal.status.hidden = false;
     var body = {
       api_key: o.apiKey,
       amount: o.amount,
@@ -140,117 +178,161 @@
       success_url: o.successUrl,
       cancel_url: o.cancelUrl
     };
-    fetch(base + "/checkout/widget/sessions", {
+    fetch(modal.base + "/checkout/widget/sessions", {
       method: "POST",
       headers: { "Content-Type": "text/plain" },
       body: JSON.stringify(body),
       credentials: "omit"
     })
       .then(function (response) {
-        return response.json().then(function (data) {
-          if (!response.ok) throw (data && data.error) || { message: "The payment could not start." };
-          return data;
+        return response.json().catch(function () { return {}; }).then(function (data) {
+          if (response.ok) return data;
+          var error = (data && data.error) || {};
+          error.status = response.status;
+          throw error;
         });
       })
       .then(function (session) {
         if (open !== modal) return;
         modal.session = session;
-        var src = session.frame_url + (o.locale ? "?locale=" + encodeURIComponent(o.locale) : "");
-        modal.iframe.src = src;
+        modal.iframe.src = session.frame_url + (o.locale ? "?locale=" + encodeURIComponent(o.locale) : "");
         modal.status.hidden = true;
         modal.iframe.hidden = false;
       })
       .catch(function (error) {
         if (open !== modal) return;
-        var message = error.message || "The payment could not start.";
-        modal.status.className = "msg bad";
-        modal.status.textContent = message;
-        if (window.console) console.error("SuperPayment: " + message);
-        emit(el, "error", { code: error.code || "network_error", message: message });
+        var code = error.code || (error.status ? "server_error" : "network_error");
+        var kind = error.status === 429 ? "busy" : error.status >= 500 ? "offline" : PROBLEM_OF[code] || "setup";
+        if (window.console) console.error("SuperPayment: " + code + ": " + (error.message || error));
+        problemShow(modal, kind);
+        emit(modal.el, "error", { code: code, message: error.message || "The payment could not start." });
       });
   }
 
-  function openModal(el, o, base, button) {
+  function el(tag, text, className) {
+    var node = document.createElement(tag);
+    if (text) node.textContent = text;
+    if (className) node.className = className;
+    return node;
+  }
+
+  // The dialog's own error state: what happened, and a way forward.
+  function problemShow(modal, kind) {
+    var words = PROBLEMS[kind];
+    var box = modal.problem;
+    box.textContent = "";
+    var title = el("h2", words[0]);
+    title.id = "sp-problem-title";
+    title.tabIndex = -1;
+    var acts = el("div", "", "acts");
+    if (words[2]) {
+      var again = el("button", words[2]);
+      again.type = "button";
+      again.addEventListener("click", function () {
+        if (kind === "expired") window.location.reload();
+        else sessionOpen(modal);
+      });
+      acts.appendChild(again);
+    }
+    var close = el("button", "Close");
+    close.type = "button";
+    close.addEventListener("click", function () { finish(modal, "cancel"); });
+    acts.appendChild(close);
+    var text = el("p", words[1]);
+    text.setAttribute("role", "alert");
+    box.appendChild(title);
+    box.appendChild(text);
+    box.appendChild(acts);
+    modal.status.hidden = true;
+    modal.iframe.hidden = true;
+    box.hidden = false;
+    acts.firstChild.focus();
+  }
+
+  function openModal(widgetEl, o, base, button) {
     var host = document.createElement("div");
     var root = host.attachShadow({ mode: "open" });
-    var style = document.createElement("style");
-    style.textContent = MODAL_CSS;
-    var back = document.createElement("div");
-    back.className = "back";
-    var box = document.createElement("div");
-    box.className = "box";
-    box.setAttribute("role", "dialog");
-    box.setAttribute("aria-modal", "true");
-    box.setAttribute("aria-label", "Pay with a voucher");
-    var close = document.createElement("button");
+    var style = el("style", MODAL_CSS);
+    var dialog = el("dialog");
+    dialog.setAttribute("aria-label", "Pay with a voucher");
+    // Focus guards: Tab past the frame's last control wraps to the close button, Shift+Tab
+    // before the close button wraps into the frame's last control.
+    var first = el("span");
+    var last = el("span");
+    first.tabIndex = last.tabIndex = 0;
+    var close = el("button", "\u00d7", "x");
     close.type = "button";
-    close.className = "x";
     close.setAttribute("aria-label", "Close");
-    close.textContent = "\u00d7";
-    var status = document.createElement("p");
-    status.className = "msg";
+    var status = el("p", "Loading\u2026", "msg");
     status.setAttribute("role", "status");
-    status.textContent = "Loading\u2026";
-    var iframe = document.createElement("iframe");
+    var problem = el("div", "", "err");
+    problem.hidden = true;
+    problem.setAttribute("aria-labelledby", "sp-problem-title");
+    var iframe = el("iframe");
     iframe.title = "SuperPayment: pay with a voucher";
     iframe.hidden = true;
     iframe.setAttribute("allow", "");
-    box.appendChild(close);
-    box.appendChild(status);
-    box.appendChild(iframe);
-    back.appendChild(box);
+    [first, close, status, problem, iframe, last].forEach(function (node) { dialog.appendChild(node); });
     root.appendChild(style);
-    root.appendChild(back);
+    root.appendChild(dialog);
     document.body.appendChild(host);
 
     var modal = {
-      el: el, o: o, base: base, button: button, host: host, iframe: iframe, status: status
+      el: widgetEl, o: o, base: base, button: button, host: host, dialog: dialog, iframe: iframe,
+      status: status, problem: problem, paid: null
     };
-    function onKey(event) {
-      if (event.key === "Escape") {
-        event.preventDefault();
-        finish(modal, "cancel");
-      } else if (event.key === "Tab") {
-        // Focus trap: the close button and the frame are the dialog's only stops.
-        var active = root.activeElement;
-        var target = active === close ? (iframe.hidden ? close : iframe) : close;
-        event.preventDefault();
-        target.focus();
+    modal.frameFocus = function (where) {
+      if (iframe.hidden) return false;
+      iframe.focus();
+      if (modal.session) iframe.contentWindow.postMessage({ type: "focus", where: where }, base);
+      return true;
+    };
+    first.addEventListener("focus", function () {
+      if (!modal.frameFocus("last")) {
+        var buttons = problem.hidden ? [close] : problem.querySelectorAll("button");
+        buttons[buttons.length - 1].focus();
       }
-    }
-    modal.onKey = onKey;
-    document.addEventListener("keydown", onKey, true);
-    close.addEventListener("click", function () {
+    });
+    last.addEventListener("focus", function () { close.focus(); });
+    dialog.addEventListener("cancel", function (event) {
+      event.preventDefault();
       finish(modal, "cancel");
     });
-    back.addEventListener("click", function (event) {
-      if (event.target === back) finish(modal, "cancel");
+    close.addEventListener("click", function () { finish(modal, "cancel"); });
+    dialog.addEventListener("click", function (event) {
+      var r = dialog.getBoundingClientRect();
+      var inside = event.clientX >= r.left && event.clientX <= r.right && event.clientY >= r.top && event.clientY <= r.bottom;
+      if (event.target === dialog && !inside) finish(modal, "cancel");
     });
     open = modal;
+    dialog.showModal();
     close.focus();
     return modal;
   }
 
-  function finish(modal, outcome, detail) {
+  function paidMark(button) {
+    button.textContent = "Paid \u2713";
+    button.setAttribute("aria-disabled", "true");
+    button.className = "paid";
+  }
+
+  function finish(modal, outcome) {
     if (open !== modal) return;
     open = null;
-    document.removeEventListener("keydown", modal.onKey, true);
+    // Closing the receipt is the end of a payment, not a cancel.
+    if (modal.paid) outcome = "success";
     if (outcome === "cancel" && modal.session && modal.iframe.contentWindow) {
       modal.iframe.contentWindow.postMessage({ type: "close" }, modal.base);
     }
+    modal.dialog.close();
     modal.host.parentNode.removeChild(modal.host);
     if (modal.button) modal.button.focus();
+    if (outcome === "cancel") emit(modal.el, "cancel", { orderId: modal.o.orderId || null });
     var url = outcome === "success" ? modal.o.successUrl : modal.o.cancelUrl;
-    if (outcome === "success") {
-      modal.button.disabled = true;
-      emit(modal.el, "success", detail);
-    } else {
-      emit(modal.el, "cancel", { orderId: modal.o.orderId || null });
-    }
     if (url) {
       var sep = url.indexOf("?") < 0 ? "?" : "&";
       window.location.assign(
-        outcome === "success" ? url + sep + "payment=" + encodeURIComponent(detail.paymentId) : url
+        outcome === "success" ? url + sep + "payment=" + encodeURIComponent(modal.paid.paymentId) : url
       );
     }
   }
@@ -261,18 +343,24 @@
     var m = event.data || {};
     if (m.source !== "superpayment" || !modal.session || m.session !== modal.session.id) return;
     if (m.type === "ready") {
-      modal.iframe.focus();
+      modal.frameFocus("start");
     } else if (m.type === "resize" && m.height > 0) {
-      modal.iframe.style.height = Math.min(m.height, window.innerHeight * 0.9) + "px";
-    } else if (m.type === "success" && m.payment) {
-      finish(modal, "success", {
+      modal.iframe.style.height = Math.min(m.height, window.innerHeight - 24) + "px";
+    } else if (m.type === "success" && m.payment && !modal.paid) {
+      // The frame shows the receipt; the dialog stays until the shopper closes it.
+      modal.paid = {
         paymentId: m.payment.id,
         orderId: m.payment.order_id,
         amount: m.payment.amount,
         currency: m.payment.currency
-      });
-    } else if (m.type === "cancel") {
+      };
+      paidMark(modal.button);
+      emit(modal.el, "success", modal.paid);
+    } else if (m.type === "done" || m.type === "cancel") {
       finish(modal, "cancel");
+    } else if (m.type === "restart") {
+      sessionOpen(modal);
+      modal.dialog.querySelector(".x").focus();
     } else if (m.type === "error") {
       emit(modal.el, "error", { code: m.code, message: m.message });
     }
