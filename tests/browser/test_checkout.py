@@ -106,7 +106,7 @@ def test_demo_shop_pay_with_a_code(page, live_url, demo):
     assert (detail["amount"], detail["currency"]) == (2490, "EUR")
     frame(page).get_by_role("heading", name="Payment complete").wait_for()
     frame(page).get_by_role("button", name="Done").click()
-    assert dialog.count() == 0
+    dialog.wait_for(state="detached")
     payment = payment_of(demo, order_id)
     assert payment.public_id == detail["paymentId"]
     assert payment.amount == 2490
@@ -147,6 +147,9 @@ def test_remembered_voucher_pays_the_next_order_in_one_click(page, live_url, dem
     one_click.click()
 
     page.locator("li.event-success").wait_for()
+    # The receipt names the voucher and its share, not what a remembered voucher has left.
+    paid_with = frame(page).locator("#sp-receipt-vouchers")
+    assert paid_with.inner_text() == f"Voucher ••••{issued.code[-4:]}: paid €24.90"
     assert payment_of(demo, second_order).tenders[0]["voucher"] == issued.public_id
     assert balance(demo, issued) == 10_000 - 2 * 2_490
 
