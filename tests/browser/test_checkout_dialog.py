@@ -490,3 +490,29 @@ def test_a_misconfigured_shop_tells_the_shopper_to_contact_it_and_the_console_wh
     page.get_by_role("dialog").wait_for(state="detached")
     focus_on_page(page, f"button|{PAY_BUTTON}")
     page.locator("li.event-cancel").wait_for()
+
+
+def test_when_the_service_cannot_be_reached_try_again_opens_the_checkout(
+    page,
+    live_url,
+    demo,  # noqa: F811
+    shop_origin,
+    shop_server,
+    request,
+):
+    shop(page, live_url, *shop_origin, order_id(request), shop_server[1])
+    # The first attempt meets a dropped connection, the next one gets through.
+    page.route(f"{live_url}/checkout/widget/sessions", lambda route: route.abort())
+    page.get_by_role("button", name=PAY_BUTTON).focus()
+    page.keyboard.press("Enter")
+
+    dialog = page.get_by_role("dialog", name="Pay with a voucher")
+    dialog.get_by_role("heading", name="We couldn't reach the payment service").wait_for()
+    assert "Check your connection and try again." in dialog.inner_text()
+    focus_on_page(page, "button|Try again")
+    check_state(page)
+
+    page.unroute(f"{live_url}/checkout/widget/sessions")
+    page.keyboard.press("Enter")
+    focus_in_frame(page, "sp-code")
+    assert dialog.get_by_role("heading").count() == 0

@@ -167,6 +167,8 @@
     modal.iframe.hidden = true;
     modal.problem.hidden = true;
     modal.status.hidden = false;
+    // What had focus (a retry button, the old frame) is gone: the dialog's close button has it.
+    modal.closer.focus();
     var body = {
       api_key: o.apiKey,
       amount: o.amount,
@@ -279,7 +281,7 @@
 
     var modal = {
       el: widgetEl, o: o, base: base, button: button, host: host, dialog: dialog, iframe: iframe,
-      status: status, problem: problem, paid: null
+      status: status, problem: problem, closer: close, paid: null
     };
     modal.frameFocus = function (where) {
       if (iframe.hidden) return false;
@@ -306,7 +308,6 @@
     });
     open = modal;
     dialog.showModal();
-    close.focus();
     return modal;
   }
 
@@ -360,7 +361,6 @@
       finish(modal, "cancel");
     } else if (m.type === "restart") {
       sessionOpen(modal);
-      modal.dialog.querySelector(".x").focus();
     } else if (m.type === "error") {
       emit(modal.el, "error", { code: m.code, message: m.message });
     }
