@@ -188,7 +188,7 @@
     })
       .then(function (response) {
         return response.json().catch(function () { return {}; }).then(function (data) {
-          if (response.ok) return data;
+          if (response.ok && data.frame_url) return data;
           var error = (data && data.error) || {};
           error.status = response.status;
           throw error;
