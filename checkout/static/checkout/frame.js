@@ -301,7 +301,8 @@
       if (busy) return;
       run(api("vouchers", { code: code }), "add").then(function (plan) {
         if (!plan) return;
-        input.value = "";
+        // Cleared unless the shopper has started typing the next code meanwhile.
+        if (input.value.trim() === code) input.value = "";
         render(plan);
         var added = plan.vouchers[plan.vouchers.length - 1];
         announce((added ? "Voucher ••••" + added.code_last4 + " added. " : "") + summary(plan));
