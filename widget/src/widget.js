@@ -326,8 +326,10 @@
       modal.iframe.contentWindow.postMessage({ type: "close" }, modal.base);
     }
     modal.dialog.close();
-    modal.host.parentNode.removeChild(modal.host);
+    // Focus leaves the frame before the frame goes: a key whose press closed the dialog from
+    // inside the frame (Enter on Done, Escape) must not have its release sent to a removed frame.
     if (modal.button) modal.button.focus();
+    setTimeout(function () { modal.host.parentNode.removeChild(modal.host); }, 0);
     if (outcome === "cancel") emit(modal.el, "cancel", { orderId: modal.o.orderId || null });
     var url = outcome === "success" ? modal.o.successUrl : modal.o.cancelUrl;
     if (url) {
