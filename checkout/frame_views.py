@@ -130,8 +130,12 @@ def _receipt_data(payment: Payment, *, balances: dict[str, int] | None = None) -
 
 
 def _left(payment: Payment) -> dict[str, int] | None:
-    """The paying vouchers' balances now, for the receipt: one read after the payment committed,
-    so a failure here only leaves the balances off (the payment stands)."""
+    """The paying vouchers' balances, for the receipt: as the confirm left them (it knew them
+    under the vouchers' locks), or, for a repeated confirm that returns the first payment, one
+    read after the fact, whose failure only leaves the balances off (the payment stands)."""
+    known = getattr(payment, "balances_after", None)
+    if known is not None:
+        return known
     try:
         ids = [tender["voucher"] for tender in payment.tenders]
         return voucher_balances(public_ids=ids, livemode=payment.livemode)

@@ -367,6 +367,9 @@ def _confirm_locked(
         commit=True,
     )
     model_inserted(payment, rows[-3][0][0])
+    # What each voucher has left, known under its lock: the frame's receipt shows it without a
+    # read of its own (not a field: a payment read back later does not carry it).
+    payment.balances_after = {debit.voucher_id: debit.balance_after for debit in paying.debits}
     if rows[-4]:
         model_inserted(entry, rows[-4][0][0])
     event_inserted(event, rows[-1])

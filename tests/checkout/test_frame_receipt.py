@@ -15,8 +15,12 @@ pytestmark = pytest.mark.django_db
 
 
 def test_the_confirm_answers_a_receipt_with_each_typed_vouchers_share_and_balance_left(
-    client, merchant_a, pk_a
+    client, merchant_a, pk_a, monkeypatch
 ):
+    def read_after_the_fact(**_kwargs):
+        raise AssertionError("the confirm knew the balances under its locks: no read after it")
+
+    monkeypatch.setattr("checkout.frame_views.voucher_balances", read_after_the_fact)
     first, second = issue(merchant_a, 1_500), issue(merchant_a, 2_000)
     session = open_session(client, pk_a, amount="24.90", order_id="RECEIPT-1")
 
