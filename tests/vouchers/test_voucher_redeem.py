@@ -344,10 +344,10 @@ def test_the_debit_statement_runs_server_side_prepared():
 def test_a_one_voucher_redemption_is_one_round_trip(merchant_a):
     """The hot path (bench/vouchers.py): one statement, committed by itself, counted on the wire
     (tests.roundtrips); the debit and its ledger entry are written."""
-    from django.db import connection
 
     from tests.helpers import committed
     from tests.roundtrips import through_proxy
+    from tests.vouchers.support import vouchers_purge
     from vouchers.services import voucher_issue
 
     schema = merchant_a.schema_name
@@ -358,10 +358,6 @@ def test_a_one_voucher_redemption_is_one_round_trip(merchant_a):
         proxy.reset()
         _redeem([voucher.code], 100, reference="counted")
         return proxy.round_trips
-
-    def purge() -> None:
-        with connection.cursor() as cursor:
-            cursor.execute("TRUNCATE vouchers_voucherledgerentry, vouchers_voucher CASCADE")
 
     try:
         assert through_proxy(redeem_twice, schema) == 1
@@ -375,4 +371,4 @@ def test_a_one_voucher_redemption_is_one_round_trip(merchant_a):
         )
         assert entries[-2:] == [("warm-up", 9_900), ("counted", 9_800)]
     finally:
-        committed(purge, schema)
+        committed(vouchers_purge, schema)  # with the voucher.created event its issue recorded
