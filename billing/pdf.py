@@ -8,7 +8,7 @@ from django.conf import settings
 from fpdf import FPDF
 
 from billing.models import Invoice
-from billing.vat import iban_format
+from billing.vat import iban_format, vat_rate_display
 from superpayment.money import amount_format, amount_format_iso
 from tenants.regional import merchant_locale
 
@@ -112,7 +112,7 @@ def _totals(pdf: InvoicePDF, invoice: Invoice) -> None:
         pdf.total("VAT", "at finalization")
         return
     label = (
-        f"VAT {invoice.tax_rate_display}"
+        f"VAT {vat_rate_display(invoice.tax_rate_bps, locale)}"
         if invoice.tax_rate_bps
         else f"VAT ({invoice.get_tax_treatment_display().lower()})"
     )

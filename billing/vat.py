@@ -118,9 +118,9 @@ def vat_amount(*, net: int, rate_bps: int) -> int:
     return -magnitude if net < 0 else magnitude
 
 
-def vat_rate_display(rate_bps: int) -> str:
-    """1900 → "19 %", 2550 → "25.5 %", 810 → "8.1 %"."""
-    return bps_display(rate_bps)
+def vat_rate_display(rate_bps: int, locale: str = "en") -> str:
+    """1900 → "19 %", 2550 → "25.5 %" ("25,5 %" for de_DE), 810 → "8.1 %"."""
+    return bps_display(rate_bps, locale)
 
 
 _VAT_ID_CHARS = re.compile(r"[A-Z0-9]{4,20}\Z")

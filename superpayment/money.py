@@ -15,6 +15,7 @@ from decimal import Decimal, InvalidOperation
 from babel import Locale
 from babel.numbers import (
     format_currency,
+    format_decimal,
     get_decimal_symbol,
     get_group_symbol,
     get_territory_currencies,
@@ -105,10 +106,10 @@ def amount_format_iso(minor: int, currency: str, locale: str = "en") -> str:
     return format_currency(value, currency, "¤¤\u00a0#,##0.00", locale=locale, currency_digits=True)
 
 
-def bps_display(bps: int) -> str:
-    """Basis points as a percentage people read: 150 → "1.5 %", 1900 → "19 %"."""
-    whole, rest = divmod(bps, 100)
-    return f"{whole} %" if not rest else f"{whole}.{rest:02d}".rstrip("0") + " %"
+def bps_display(bps: int, locale: str = "en") -> str:
+    """Basis points as a percentage people read: 150 → "1.5 %" ("1,5 %" for de_DE), 1900 →
+    "19 %". Exact: basis points are hundredths of a percent, so two decimals at most."""
+    return f"{format_decimal(Decimal(bps).scaleb(-2), format='#,##0.##', locale=locale)} %"
 
 
 @dataclass(frozen=True, slots=True)

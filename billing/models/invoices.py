@@ -121,8 +121,9 @@ class Invoice(models.Model):
     @property
     def tax_rate_display(self) -> str:
         from billing.vat import vat_rate_display
+        from tenants.regional import active_locale
 
-        return vat_rate_display(self.tax_rate_bps)
+        return vat_rate_display(self.tax_rate_bps, active_locale())
 
 
 class InvoiceLine(models.Model):

@@ -10,12 +10,20 @@ from django.utils import timezone
 from superpayment.money import amount_format, bps_display
 
 
-def terms_display(*, bps: int, fixed_fee: int, currency: str) -> str:
-    """A plan's price as people read it: 150 bps + 20 EUR cents → "1.5 % + €0.20"."""
-    percent = bps_display(bps)
+def terms_display(*, bps: int, fixed_fee: int, currency: str, locale: str = "en") -> str:
+    """A plan's price as people read it: 150 bps + 20 EUR cents → "1.5 % + €0.20" ("1,5 % +
+    0,20 €" in a de_DE business's pages)."""
+    percent = bps_display(bps, locale)
     if not fixed_fee:
         return percent
-    return f"{percent} + {amount_format(fixed_fee, currency)}"
+    return f"{percent} + {amount_format(fixed_fee, currency, locale)}"
+
+
+def _active_locale() -> str:
+    # The locale of the business whose page is being rendered (English elsewhere).
+    from tenants.regional import active_locale
+
+    return active_locale()
 
 
 class CommissionPlan(models.Model):
@@ -136,4 +144,6 @@ class CommissionEntry(models.Model):
 
     @property
     def terms_display(self) -> str:
-        return terms_display(bps=self.bps, fixed_fee=self.fixed_fee, currency=self.currency)
+        return terms_display(
+            bps=self.bps, fixed_fee=self.fixed_fee, currency=self.currency, locale=_active_locale()
+        )

@@ -201,3 +201,23 @@ def test_finance_revenue_chart_has_axes_tooltips_and_longer_ranges(client, merch
     # Its number copies from the invoice page, and the invoice reads in the merchant's locale.
     detail = client.get(reverse("finance_invoice", args=[invoice.pk])).content.decode()
     assert 'data-copy-text="SP-2026-900001"' in detail and "120,00\xa0€" in detail
+
+
+def test_the_finance_invoice_reads_its_plan_terms_and_vat_rate_in_the_merchants_locale(
+    client, merchant_a, settings
+):
+    from billing.invoicing import invoice_run
+    from tests.billing.support import MARCH, at
+
+    settings.BILLING_COMPANY_COUNTRY = "DE"
+    pay(merchant_a, "terms-p1", 10_000, when=at(2))  # the default plan: 1.5 % + €0.20
+    invoice_run(period_start=MARCH)
+    invoice = Invoice.objects.get(merchant=merchant_a, currency="EUR", period_start=MARCH)
+    client.force_login(_staff(finance=True, mfa=True))
+
+    page = client.get(reverse("finance_invoice", args=[invoice.pk])).content.decode()
+
+    # merchant_a is a German business: "1,5 % + 0,20 €", not "1.5 % + €0.20" beside "1,70 €".
+    assert "1,5 % + 0,20\xa0€" in page
+    assert "1.5 %" not in page and "€0.20" not in page
+    assert "VAT 19 %" in page
