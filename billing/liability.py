@@ -11,6 +11,7 @@ from django_tenants.utils import schema_context
 
 from billing.models import VoucherLiabilitySnapshot
 from tenants.models import Merchant
+from tenants.selectors import merchant_active
 from vouchers.selectors import voucher_liability_outstanding, voucher_liability_summary
 
 FIELDS = (
@@ -66,8 +67,7 @@ def liability_snapshot_merchant(
 
 def liability_snapshot_due() -> int:
     """Tonight's snapshot of the active merchant (run by duework in its schema)."""
-    merchant = Merchant.objects.get(schema_name=connection.schema_name)
-    return len(liability_snapshot_merchant(merchant=merchant))
+    return len(liability_snapshot_merchant(merchant=merchant_active()))
 
 
 def liability_next_due(*, now: datetime) -> datetime | None:

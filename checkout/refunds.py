@@ -21,7 +21,7 @@ import datetime
 from typing import Any
 
 import structlog
-from django.db import connection, transaction
+from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -36,6 +36,7 @@ from superpayment import metrics
 from superpayment.money import amount_format
 from tenants.audit import ActorType, AuditAction, audit_record
 from tenants.models import ApiKey, Merchant
+from tenants.selectors import merchant_active
 from vouchers.models import Voucher
 from vouchers.services import CLOSED_STATUSES, REASON_MAX_LENGTH, voucher_credit
 from webhooks.services import event_record
@@ -145,10 +146,6 @@ def _closed_vouchers(payment: Payment, now: datetime.datetime) -> set[str]:
     return closed
 
 
-def _merchant_of_schema() -> Merchant:
-    return Merchant.objects.get(schema_name=connection.schema_name)
-
-
 @metrics.count_outcome(metrics.REFUNDS)  # outside the transaction: counted once it ends
 @transaction.atomic
 def payment_refund(
@@ -189,7 +186,7 @@ def payment_refund(
             reason=ledger_reason[:REASON_MAX_LENGTH],
             actor=actor_id,
         )
-    merchant = merchant or _merchant_of_schema()
+    merchant = merchant or merchant_active()
     commission = commission_record_refund(
         merchant=merchant,
         payment_id=payment.public_id,

@@ -41,6 +41,7 @@ from tenants.errors import ApiKeyError
 from tenants.keys import AuthenticatedKey, api_key_authenticate
 from tenants.models import ApiKey, Merchant
 from tenants.origins import origin_normalise
+from tenants.selectors import merchant_active
 from vouchers.holds import voucher_holds_purge_expired, voucher_holds_release
 from webhooks.services import event_record
 
@@ -136,13 +137,6 @@ SOURCE_NAMES = {
     CheckoutSession.Source.SIGNED: "signed pay buttons",
     CheckoutSession.Source.SERVER: "checkout sessions created by its server",
 }
-
-
-def _merchant_of_schema() -> Merchant:
-    tenant = getattr(connection, "tenant", None)
-    if isinstance(tenant, Merchant):
-        return tenant
-    return Merchant.objects.get(schema_name=connection.schema_name)
 
 
 def pay_button_assert_accepted(
@@ -243,7 +237,7 @@ def checkout_session_create(
     if expires_at is not None:
         session_expiry = min(session_expiry, expires_at)
     pay_button_assert_accepted(
-        merchant=merchant or _merchant_of_schema(), livemode=livemode, source=source
+        merchant=merchant or merchant_active(), livemode=livemode, source=source
     )
     _order_lock(livemode=livemode, order_id=order_id)
     if source == CheckoutSession.Source.PAGE:

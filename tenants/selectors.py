@@ -18,6 +18,21 @@ if TYPE_CHECKING:
     from tenants.models import ApiKey, AuditLog, User
 
 
+def merchant_active(*, missing_ok: bool = False) -> Merchant | None:
+    """The merchant whose schema the connection is in: the tenant django-tenants set (a request),
+    else the one owning the active schema (`schema_context()` sets a stand-in tenant). None
+    when `missing_ok` and no merchant owns it (the public schema)."""
+    from django.db import connection
+
+    tenant = getattr(connection, "tenant", None)
+    if isinstance(tenant, Merchant):
+        return tenant
+    found = Merchant.objects.filter(schema_name=connection.schema_name).first()
+    if found is None and not missing_ok:
+        raise Merchant.DoesNotExist(f"No merchant owns schema {connection.schema_name!r}.")
+    return found
+
+
 def merchant_schema_names() -> list[str]:
     return list(Merchant.objects.merchants().values_list("schema_name", flat=True))
 

@@ -154,11 +154,10 @@ def _enumeration_suspected(
     from django.utils import timezone
 
     from tenants.audit import audit_record
-    from tenants.models import AuditAction, Merchant
+    from tenants.models import AuditAction
+    from tenants.selectors import merchant_active
 
-    merchant = getattr(connection, "tenant", None)
-    if not isinstance(merchant, Merchant):  # schema_context() sets a stand-in tenant
-        merchant = Merchant.objects.filter(schema_name=connection.schema_name).first()
+    merchant = merchant_active(missing_ok=True)
     if merchant is None or connection.schema_name == "public":
         log.warning("voucher_enumeration_suspected_without_merchant", scopes=burst)
         return
