@@ -54,21 +54,27 @@ class DebitOutcome:
     version: int
 
 
-_DEBIT_SQL = """
-WITH debited AS (
+# What every debit does to its voucher's row (the three debit statements below share it).
+_DEBIT_SET = """
     UPDATE vouchers_voucher
        SET balance = balance - %(amount)s,
            redemption_count = redemption_count + 1,
            version = version + 1,
            status = CASE WHEN balance = %(amount)s THEN 'exhausted' ELSE status END,
-           updated_at = %(now)s
+           updated_at = %(now)s"""
+
+# The debit of one voucher by id, if it is usable now; the caller's limit on redemptions.
+_DEBIT_BY_ID = f"""{_DEBIT_SET}
      WHERE id = %(id)s
        AND status = 'active'
        AND balance >= %(amount)s
        AND redemption_count < %(redemption_limit)s
        AND (valid_from IS NULL OR valid_from <= %(now)s)
        AND (expires_at IS NULL OR expires_at > %(now)s)
-    RETURNING id, balance, version
+    RETURNING id, balance, version"""
+
+_DEBIT_SQL = f"""
+WITH debited AS ({_DEBIT_BY_ID}
 ), entry AS (
     INSERT INTO vouchers_voucherledgerentry
            (voucher_id, kind, amount, balance_after, reason, reference, order_id, actor,
@@ -77,7 +83,7 @@ WITH debited AS (
       FROM debited
 )
 SELECT balance, version FROM debited
-"""
+"""  # noqa: S608 - built from the constant statements above; values are bound
 
 
 # A payment with one voucher is one statement: found by code, every rule checked in SQL, debited,
@@ -86,14 +92,8 @@ SELECT balance, version FROM debited
 # it matches nothing, the caller takes the general path, which names the reason. A debit that
 # would empty the voucher (`balance = amount`) is left to the general path too: that one runs in
 # a transaction, which also records the voucher.exhausted event.
-DEBIT_BY_CODE_SQL = """
-WITH debited AS (
-    UPDATE vouchers_voucher
-       SET balance = balance - %(amount)s,
-           redemption_count = redemption_count + 1,
-           version = version + 1,
-           status = CASE WHEN balance = %(amount)s THEN 'exhausted' ELSE status END,
-           updated_at = %(now)s
+DEBIT_BY_CODE_SQL = f"""
+WITH debited AS ({_DEBIT_SET}
      WHERE code = %(code)s
        AND livemode = %(livemode)s
        AND currency = %(currency)s
@@ -116,7 +116,7 @@ WITH debited AS (
       FROM debited
 )
 SELECT public_id, code, balance, version FROM debited
-"""
+"""  # noqa: S608 - built from the constant statements above; values are bound
 
 
 @dataclass(frozen=True)
@@ -200,27 +200,14 @@ def vouchers_lock_statement(*, pks: list[int]) -> Statement:
 # balance, so a debit that did not take (a check here and in Python disagreeing) leaves that
 # balance NULL, which the column refuses: the transaction aborts before its COMMIT runs, and no
 # payment commits without its debit.
-_DEBIT_LOCKED_SQL = """
-WITH debited AS (
-    UPDATE vouchers_voucher
-       SET balance = balance - %(amount)s,
-           redemption_count = redemption_count + 1,
-           version = version + 1,
-           status = CASE WHEN balance = %(amount)s THEN 'exhausted' ELSE status END,
-           updated_at = %(now)s
-     WHERE id = %(id)s
-       AND status = 'active'
-       AND balance >= %(amount)s
-       AND redemption_count < %(redemption_limit)s
-       AND (valid_from IS NULL OR valid_from <= %(now)s)
-       AND (expires_at IS NULL OR expires_at > %(now)s)
-    RETURNING balance
+_DEBIT_LOCKED_SQL = f"""
+WITH debited AS ({_DEBIT_BY_ID}
 )
 INSERT INTO vouchers_voucherledgerentry
        (voucher_id, kind, amount, balance_after, reason, reference, order_id, actor, created_at)
 VALUES (%(id)s, 'redeem', -%(amount)s, (SELECT balance FROM debited), '', %(reference)s,
         %(order_id)s, NULL, %(now)s)
-"""
+"""  # noqa: S608 - built from the constant statements above; values are bound
 
 
 def voucher_debit_locked_statement(
