@@ -6,7 +6,7 @@ class Migration(migrations.Migration):
     per-merchant work (empty means the country's zone and locale)."""
 
     dependencies = [
-        ("tenants", "0013_audit_actions_merged"),
+        ("tenants", "0012_merchant_pay_buttons"),
     ]
 
     operations = [
