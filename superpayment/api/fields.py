@@ -38,39 +38,32 @@ class _BlankIsAValue:
         return super().get_value(dictionary)
 
 
-class StrictCharField(_BlankIsAValue, serializers.CharField):
+class _StrictString:
     """A JSON string, as sent (not trimmed), without control characters, at most
-    `max_length` (500 unless given) characters."""
+    `max_length` (`default_max_length` unless given) characters."""
 
+    default_max_length = TEXT_MAX_LENGTH
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", self.default_max_length)
+        kwargs.setdefault("trim_whitespace", False)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        if has_control_characters(data):
+            raise serializers.ValidationError(CONTROL_CHARACTER_MESSAGE, code="control_character")
+        return super().to_internal_value(data)
+
+
+class StrictCharField(_StrictString, _BlankIsAValue, serializers.CharField):
     default_error_messages = {"invalid": "Must be a string."}
 
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("max_length", TEXT_MAX_LENGTH)
-        kwargs.setdefault("trim_whitespace", False)
-        super().__init__(**kwargs)
 
-    def to_internal_value(self, data: Any) -> str:
-        if not isinstance(data, str):
-            self.fail("invalid")
-        if has_control_characters(data):
-            raise serializers.ValidationError(CONTROL_CHARACTER_MESSAGE, code="control_character")
-        return super().to_internal_value(data)
-
-
-class StrictURLField(serializers.URLField):
+class StrictURLField(_StrictString, serializers.URLField):
     default_error_messages = {"invalid": "Must be a URL string."}
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("max_length", 2000)
-        kwargs.setdefault("trim_whitespace", False)
-        super().__init__(**kwargs)
-
-    def to_internal_value(self, data: Any) -> str:
-        if not isinstance(data, str):
-            self.fail("invalid")
-        if has_control_characters(data):
-            raise serializers.ValidationError(CONTROL_CHARACTER_MESSAGE, code="control_character")
-        return super().to_internal_value(data)
+    default_max_length = 2000
 
 
 class StrictIntegerField(serializers.IntegerField):
