@@ -131,16 +131,7 @@ def checkout_voucher_add(
             session = session_locked(public_id=session_id)
             session_assert_open(session, now=now)
             order_assert_unpaid(livemode=session.livemode, order_id=session.order_id)
-            return voucher_hold_add(
-                holder=session.public_id,
-                code=code,
-                amount=session.amount,
-                currency=session.currency,
-                livemode=session.livemode,
-                order_id=session.order_id,
-                hold_until=session.expires_at,
-                now=now,
-            )
+            return _session_hold_add(session, code=code, now=now)
     except Exception as exc:
         if str(getattr(exc, "code", "")) in WRONG_CODE_ERRORS:
             code_attempt_failed(scopes=scopes)
@@ -248,14 +239,12 @@ def _first_reads(*, merchant: Merchant, session_id: str, now: datetime.datetime)
     )
 
 
-def _remembered_hold(
-    *, session: CheckoutSession, remembered: RememberedVoucher, now: datetime.datetime
-) -> list[Held]:
-    """One click: the remembered voucher alone holds the amount; the session's holds after."""
-    voucher_holds_release(holders=[session.public_id])
-    voucher_hold_add(
+def _session_hold_add(session: CheckoutSession, *, code: str, now: datetime.datetime):
+    """Hold the voucher `code` towards the session's amount, in its currency and mode, for its
+    order, until the session expires."""
+    return voucher_hold_add(
         holder=session.public_id,
-        code=remembered.voucher.code,
+        code=code,
         amount=session.amount,
         currency=session.currency,
         livemode=session.livemode,
@@ -263,6 +252,14 @@ def _remembered_hold(
         hold_until=session.expires_at,
         now=now,
     )
+
+
+def _remembered_hold(
+    *, session: CheckoutSession, remembered: RememberedVoucher, now: datetime.datetime
+) -> list[Held]:
+    """One click: the remembered voucher alone holds the amount; the session's holds after."""
+    voucher_holds_release(holders=[session.public_id])
+    _session_hold_add(session, code=remembered.voucher.code, now=now)
     remembered.last_used_at = now
     remembered.save(update_fields=["last_used_at"])
     (rows,) = statements_send([voucher_holds_statement(holder=session.public_id)])
